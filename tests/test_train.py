@@ -1,0 +1,67 @@
+"""Training: it learns, warm-up and schedules behave, resuming reproduces the uninterrupted run."""
+import pytest
+import torch
+
+from tutorial_lib import TrainConfig, accuracy, train
+from tutorial_lib.checkpoint import CheckpointError
+from tutorial_lib.train import eps_at, one_cycle
+
+
+def test_a_few_hundred_steps_beat_chance_by_a_wide_margin(mnist_test):
+    result = train(TrainConfig(epochs=1, train_size=20_000, seed=1))  # 200 steps
+    assert accuracy(result.model, mnist_test) > 0.9
+
+
+def test_pgd_training_few_steps_learns_and_records_history(mnist_test):
+    cfg = TrainConfig(method="pgd", eps=0.1, steps=2, epochs=2, train_size=3000, eps_warmup=0.3)
+    result = train(cfg)
+    assert [r["epoch"] for r in result.history] == [1, 2]
+    assert result.history[-1]["eps"] == pytest.approx(0.1)
+    assert accuracy(result.model, mnist_test) > 0.6
+
+
+def test_schedules_rise_then_fall_and_warm_up():
+    total = 100
+    lrs = [one_cycle(s, total) for s in range(total)]
+    assert max(lrs) == pytest.approx(lrs[39], abs=0.03) and lrs[0] < 0.05 and lrs[-1] < 0.02
+    cfg = TrainConfig(method="pgd", eps=0.3, eps_warmup=0.5)
+    assert eps_at(0, total, cfg) < 0.01 and eps_at(24, total, cfg) == pytest.approx(0.15)
+    assert eps_at(49, total, cfg) == pytest.approx(0.3) and eps_at(99, total, cfg) == 0.3
+
+
+def test_resumed_run_ends_with_the_same_weights(tmp_path):
+    cfg = TrainConfig(method="pgd", eps=0.2, steps=2, epochs=2, train_size=2000, seed=5)
+    full = train(cfg)
+    ckpt = tmp_path / "run.ckpt"
+    part = train(cfg, checkpoint=ckpt, stop_after=27)  # killed in the middle of epoch 2
+    assert not part.finished and ckpt.exists()
+    resumed = train(cfg, checkpoint=ckpt)
+    assert resumed.finished
+    for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in full.history])
+
+
+def test_checkpoint_of_another_config_is_refused(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    train(TrainConfig(train_size=500), checkpoint=ckpt, stop_after=2)
+    with pytest.raises(CheckpointError, match="different TrainConfig"):
+        train(TrainConfig(train_size=500, seed=9), checkpoint=ckpt)
+
+
+def test_no_temporary_files_are_left_behind(tmp_path):
+    train(TrainConfig(train_size=300), checkpoint=tmp_path / "run.ckpt")
+    assert [p.name for p in tmp_path.iterdir()] == ["run.ckpt"]
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(method="adam"), "unknown method"),
+    (dict(method="pgd", eps=0.0), "needs eps > 0"),
+    (dict(eps=-1.0), "eps must be >= 0"),
+    (dict(norm="l0"), "unknown norm"),
+    (dict(method="pgd", eps=0.1, alpha=0.0), "alpha must be > 0"),
+    (dict(eps_warmup=2.0), "eps_warmup"),
+])
+def test_bad_configs_are_refused(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        TrainConfig(**kw)

@@ -1,0 +1,101 @@
+"""Command line: ``python -m tutorial_lib {train,evaluate,zoo} ...``."""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import asdict, fields
+from functools import partial
+from pathlib import Path
+
+from tutorial_lib import zoo
+from tutorial_lib.attacks import pgd
+from tutorial_lib.checkpoint import load_model
+from tutorial_lib.data import load_dataset
+from tutorial_lib.evaluate import accuracy, robust_accuracy
+from tutorial_lib.train import TrainConfig, train
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    for f in fields(TrainConfig):
+        kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], None)
+        if f.name in ("alpha",):
+            kind = float
+        if f.name == "train_size":
+            kind = int
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+
+
+def _attack_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--attack-eps", type=float, default=None, help="evaluate under PGD at this eps")
+    p.add_argument("--attack-norm", default="linf")
+    p.add_argument("--attack-steps", type=int, default=50)
+    p.add_argument("--attack-alpha", type=float, default=0.01)
+    p.add_argument("--attack-restarts", type=int, default=1)
+    p.add_argument("--n", type=int, default=10_000, help="test images to evaluate on")
+
+
+def _evaluate(model, args) -> dict:  # noqa: ANN001
+    x, y = load_dataset(args.dataset, "test")
+    x, y = x[: args.n], y[: args.n]
+    out = {"clean_accuracy": accuracy(model, (x, y))}
+    if args.attack_eps is not None:
+        atk = partial(pgd, eps=args.attack_eps, alpha=args.attack_alpha, steps=args.attack_steps,
+                      norm=args.attack_norm, restarts=args.attack_restarts)
+        out["robust"] = robust_accuracy(model, (x, y), attack=atk)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m tutorial_lib``."""
+    parser = argparse.ArgumentParser(prog="python -m tutorial_lib")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train a model (resumable) and save it with a card")
+    _add_config_args(t)
+    t.add_argument("--out", type=Path, required=True, help="model file to write, e.g. run.pt")
+    t.add_argument("--checkpoint", type=Path, default=None,
+                   help="resumable state (default: OUT with suffix .ckpt)")
+    t.add_argument("--progress", action="store_true")
+    _attack_args(t)
+
+    e = sub.add_parser("evaluate", help="clean (and PGD) accuracy of a model file or zoo name")
+    e.add_argument("model", help="a zoo name or a path to a .pt written by 'train'")
+    e.add_argument("--dataset", default="mnist")
+    _attack_args(e)
+
+    sub.add_parser("zoo", help="list the shipped models")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "zoo":
+        print(zoo.table())
+        return 0
+    if args.cmd == "train":
+        cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+        ckpt = args.checkpoint or args.out.with_suffix(".ckpt")
+        result = train(cfg, checkpoint=ckpt, progress=args.progress)
+        info = {"command": "python -m tutorial_lib " + shlex.join(argv or sys.argv[1:]),
+                "config": asdict(cfg), "train_seconds": round(result.seconds, 1),
+                "hardware": zoo.hardware(), "history": result.history}
+        ev = _evaluate(result.model, args)
+        info["clean_accuracy"] = ev["clean_accuracy"]
+        if "robust" in ev:
+            r = ev["robust"]
+            info["robust"] = {"accuracy": r.accuracy, "attack": r.attack, "n": r.n}
+        arch_kwargs = {"width": cfg.width} if cfg.arch == "fast_cnn" else {}
+        zoo.write_entry(args.out.stem, result.model, arch=cfg.arch, arch_kwargs=arch_kwargs,
+                        info=info, folder=args.out.parent)
+        print(f"wrote {args.out} and {args.out.with_suffix('.json')}: "
+              f"clean {100 * ev['clean_accuracy']:.2f}%" +
+              (f", {ev['robust']}" if "robust" in ev else "") + f", {result.seconds:.1f} s")
+        return 0
+    model = zoo.load(args.model) if args.model in zoo.names() else load_model(args.model)
+    ev = _evaluate(model, args)
+    print(f"clean accuracy {100 * ev['clean_accuracy']:.2f}% on {min(args.n, 10_000)} images")
+    if "robust" in ev:
+        print(ev["robust"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

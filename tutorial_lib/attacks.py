@@ -1,0 +1,188 @@
+"""FGSM and the one PGD loop that serves attacks, adversarial training and generation.
+
+Each norm is three tiny functions, as in MadryLab's ``attack_steps.py``: where to start
+(``random_start``), which way to move (``step``) and how to get back into the ball (``project``).
+All budgets (``eps``, ``alpha``) are on the [0, 1] pixel scale.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+"""``loss_fn(logits, y)`` returns one loss per example; the attack ascends it (descends if targeted)."""
+
+
+def _flat_norm(v: Tensor, p: float) -> Tensor:
+    """Per-example norm of ``v``, shaped to broadcast against ``v``."""
+    return v.flatten(1).norm(p=p, dim=1).clamp_min(1e-12).view(-1, *([1] * (v.dim() - 1)))
+
+
+# --- L-infinity: a box around x -----------------------------------------------------------------
+def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
+    """A uniform point in the L∞ ball of radius ``eps`` around ``x``."""
+    u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    return x + (2 * u - 1) * eps
+
+
+def linf_step(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
+    """The steepest L∞ ascent step: ``alpha`` times the sign of the gradient."""
+    return x_adv + alpha * grad.sign()
+
+
+def linf_project(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
+    """The nearest point of the L∞ ball: clip each pixel's change to [-eps, eps]."""
+    return torch.max(torch.min(x_adv, x + eps), x - eps)
+
+
+# --- L2: a sphere around x ----------------------------------------------------------------------
+def l2_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
+    """A uniform point in the L2 ball of radius ``eps`` around ``x``."""
+    g = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    d = x[0].numel()
+    r = torch.rand((x.shape[0],), generator=generator, device=x.device, dtype=x.dtype) ** (1 / d)
+    return x + eps * r.view(-1, *([1] * (x.dim() - 1))) * g / _flat_norm(g, 2)
+
+
+def l2_step(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
+    """The steepest L2 ascent step: ``alpha`` along the normalised gradient."""
+    return x_adv + alpha * grad / _flat_norm(grad, 2)
+
+
+def l2_project(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
+    """The nearest point of the L2 ball: shrink the perturbation if it is longer than ``eps``."""
+    delta = x_adv - x
+    return x + delta * torch.clamp(eps / _flat_norm(delta, 2), max=1.0)
+
+
+class Norm(NamedTuple):
+    """The three pieces of a PGD step for one norm."""
+
+    random_start: Callable[[Tensor, float, torch.Generator | None], Tensor]
+    step: Callable[[Tensor, Tensor, float], Tensor]
+    project: Callable[[Tensor, Tensor, float], Tensor]
+
+
+NORMS: dict[str, Norm] = {
+    "linf": Norm(linf_random_start, linf_step, linf_project),
+    "l2": Norm(l2_random_start, l2_step, l2_project),
+}
+
+
+# --- keeping the model as we found it ------------------------------------------------------------
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode with frozen parameters; restore both on exit."""
+    was_training = model.training
+    flags = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, f in zip(model.parameters(), flags):
+            p.requires_grad_(f)
+        model.train(was_training)
+
+
+def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+    """Per-example cross-entropy, the default attack loss."""
+    return F.cross_entropy(logits, y, reduction="none")
+
+
+def input_gradient(model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn = cross_entropy
+                   ) -> tuple[Tensor, Tensor]:
+    """The gradient of the summed loss with respect to the input, and the logits at ``x``."""
+    x = x.detach().requires_grad_(True)
+    logits = model(x)
+    (grad,) = torch.autograd.grad(loss_fn(logits, y).sum(), x)
+    return grad, logits.detach()
+
+
+# --- checking what we were given -----------------------------------------------------------------
+def check_attack_inputs(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str,
+                        alpha: float = 1.0, steps: int = 1, restarts: int = 1) -> None:
+    """Refuse bad budgets, unknown norms, images outside [0, 1] and labels that do not fit."""
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; use one of {sorted(NORMS)}")
+    if not eps >= 0:
+        raise ValueError(f"eps must be >= 0 (a radius on the [0, 1] pixel scale), got {eps}")
+    if not alpha > 0:
+        raise ValueError(f"alpha (the step size) must be > 0, got {alpha}")
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    if restarts < 1:
+        raise ValueError(f"restarts must be at least 1, got {restarts}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x holds {x.shape[0]} images but y holds {y.shape[0]} labels; "
+                         "pass one label per image")
+    if y.dim() != 1:
+        raise ValueError(f"y must be a 1-D tensor of class indices, got shape {tuple(y.shape)}")
+    if x.numel() and (x.min() < 0 or x.max() > 1):
+        raise ValueError(f"images must lie in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]; "
+                         "pass unnormalised pixels (normalisation belongs inside the model)")
+    if y.numel():
+        with torch.no_grad():
+            classes = model(x[:1]).shape[1]
+        if y.min() < 0 or y.max() >= classes:
+            raise ValueError(f"labels must lie in 0..{classes - 1} (the model scores {classes} "
+                             f"classes), got values in [{int(y.min())}, {int(y.max())}]")
+
+
+def attack_succeeded(logits: Tensor, y: Tensor, *, targeted: bool) -> Tensor:
+    """Per example: is the prediction the target (targeted) or not the label (untargeted)?"""
+    pred = logits.argmax(1)
+    return pred == y if targeted else pred != y
+
+
+# --- the attacks ---------------------------------------------------------------------------------
+def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str = "linf",
+         targeted: bool = False, loss_fn: LossFn = cross_entropy) -> Tensor:
+    """The fast gradient (sign) method: one step of size ``eps``, then clip to [0, 1]."""
+    check_attack_inputs(model, x, y, eps=eps, norm=norm)
+    with eval_mode(model):
+        grad, _ = input_gradient(model, x, y, loss_fn)
+    sign = -1.0 if targeted else 1.0
+    return NORMS[norm].step(x, sign * grad, eps).clamp(0, 1).detach()
+
+
+def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, steps: int,
+        norm: str = "linf", random_start: bool = True, restarts: int = 1, targeted: bool = False,
+        loss_fn: LossFn = cross_entropy, generator: torch.Generator | None = None) -> Tensor:
+    """Projected gradient descent on the loss within the ``norm`` ball of radius ``eps``.
+
+    Untargeted: ascend ``loss_fn(model(x'), y)``. Targeted: ``y`` are the targets; descend it.
+    With restarts, each example keeps its worst case: a success if any run found one, else the
+    run with the highest objective. Returns detached images in [0, 1].
+    """
+    check_attack_inputs(model, x, y, eps=eps, norm=norm, alpha=alpha, steps=steps,
+                        restarts=restarts)
+    n = NORMS[norm]
+    sign = -1.0 if targeted else 1.0
+    x = x.detach()
+    best, best_ok, best_obj = x.clone(), None, None
+    with eval_mode(model):
+        for _ in range(restarts):
+            x_adv = n.random_start(x, eps, generator).clamp(0, 1) if random_start else x.clone()
+            for _ in range(steps):
+                grad, _ = input_gradient(model, x_adv, y, loss_fn)
+                x_adv = n.project(n.step(x_adv, sign * grad, alpha), x, eps).clamp(0, 1)
+            if restarts == 1:
+                return x_adv.detach()
+            with torch.no_grad():
+                logits = model(x_adv)
+                ok = attack_succeeded(logits, y, targeted=targeted)
+                obj = sign * loss_fn(logits, y)
+            if best_ok is None:
+                best, best_ok, best_obj = x_adv, ok, obj
+                continue
+            better = (ok & ~best_ok) | ((ok == best_ok) & (obj > best_obj))
+            best = torch.where(better.view(-1, *([1] * (x.dim() - 1))), x_adv, best)
+            best_ok, best_obj = best_ok | ok, torch.where(better, obj, best_obj)
+    return best.detach()

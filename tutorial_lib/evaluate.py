@@ -1,0 +1,91 @@
+"""Clean and robust accuracy, with the attack budget reported beside every robust number."""
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from tutorial_lib.data import batches
+
+Attack = Callable[[nn.Module, Tensor, Tensor], Tensor]
+Data = tuple[Tensor, Tensor] | Iterable[tuple[Tensor, Tensor]]
+
+
+def _batches(data: Data, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+    """Mini-batches from an ``(x, y)`` pair of tensors or from any iterable of batches."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], Tensor):
+        yield from batches(data[0], data[1], batch_size)
+    else:
+        yield from data
+
+
+def _device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000) -> float:
+    """The fraction of examples the model classifies correctly."""
+    was_training = model.training
+    model.eval()
+    correct = total = 0
+    dev = _device(model)
+    with torch.no_grad():
+        for x, y in _batches(data, batch_size):
+            correct += (model(x.to(dev)).argmax(1) == y.to(dev)).sum().item()
+            total += y.numel()
+    model.train(was_training)
+    return correct / total
+
+
+def describe_attack(attack: Attack) -> str:
+    """A readable budget such as ``pgd(eps=0.3, alpha=0.01, steps=50, norm=linf)``."""
+    if isinstance(attack, functools.partial):
+        knobs = ", ".join(f"{k}={v}" for k, v in attack.keywords.items() if k != "generator")
+        return f"{getattr(attack.func, '__name__', 'attack')}({knobs})"
+    return getattr(attack, "__name__", repr(attack))
+
+
+@dataclass(frozen=True)
+class RobustAccuracy:
+    """Accuracy under an attack, with the attack it was measured under."""
+
+    accuracy: float
+    attack: str
+    n: int
+    clean_accuracy: float = field(default=float("nan"))
+
+    def __str__(self) -> str:
+        return f"{100 * self.accuracy:.2f}% robust on {self.n} images under {self.attack}"
+
+
+def robust_accuracy(model: nn.Module, data: Data, *, attack: Attack,
+                    batch_size: int = 1000) -> RobustAccuracy:
+    """Accuracy on attacked inputs; an example counts only if it is also classified correctly."""
+    dev = _device(model)
+    robust = clean = total = 0
+    for x, y in _batches(data, batch_size):
+        x, y = x.to(dev), y.to(dev)
+        x_adv = attack(model, x, y)
+        with torch.no_grad():
+            ok = model(x).argmax(1) == y
+            robust += (ok & (model(x_adv).argmax(1) == y)).sum().item()
+        clean += ok.sum().item()
+        total += y.numel()
+    return RobustAccuracy(robust / total, describe_attack(attack), total, clean / total)
+
+
+@contextmanager
+def timer() -> Iterator[dict[str, float]]:
+    """Measure wall-clock seconds: ``with timer() as t: ...; t["seconds"]``."""
+    out: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        yield out
+    finally:
+        out["seconds"] = time.perf_counter() - start

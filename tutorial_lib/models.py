@@ -1,0 +1,75 @@
+"""The course's MNIST models. Inputs stay in [0, 1]; normalisation is the model's first layer."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # train-set pixel statistics (../shared/data/README.md)
+
+
+class Normalize(nn.Module):
+    """Subtract a mean and divide by a standard deviation, inside the model."""
+
+    def __init__(self, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> None:
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
+def fast_cnn(width: int = 1, num_classes: int = 10) -> nn.Sequential:
+    """The fast CNN (166k parameters at width 1): two 4x4 stride-2 convolutions and an FC layer."""
+    c1, c2, hidden = 16 * width, 32 * width, 100 * width
+    return nn.Sequential(
+        Normalize(),
+        nn.Conv2d(1, c1, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(c2 * 7 * 7, hidden), nn.ReLU(),
+        nn.Linear(hidden, num_classes),
+    )
+
+
+def madry_cnn(num_classes: int = 10) -> nn.Sequential:
+    """The Madry et al. MNIST-challenge CNN (3.3M parameters): 5x5 convs 32/64, max-pools, FC 1024."""
+    return nn.Sequential(
+        Normalize(),
+        nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, 1024), nn.ReLU(),
+        nn.Linear(1024, num_classes),
+    )
+
+
+def linear_model(num_classes: int = 10) -> nn.Sequential:
+    """A linear classifier on raw pixels: logits = W x + b."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, num_classes))
+
+
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "fast_cnn": fast_cnn,
+    "madry_cnn": madry_cnn,
+    "linear": linear_model,
+}
+
+
+def build_model(arch: str, **kwargs: int) -> nn.Module:
+    """A freshly initialised model of a named architecture (see ``ARCHITECTURES``)."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def num_classes(model: nn.Module, x: Tensor) -> int:
+    """How many classes the model scores, read from one forward pass on one example."""
+    with torch.no_grad():
+        return model(x[:1]).shape[1]
