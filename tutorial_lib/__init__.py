@@ -2,6 +2,7 @@
 
 Every chapter imports from here; each module holds one concept the course teaches.
 """
+from tutorial_lib import attacks, checkpoint, data, evaluate, models, plotting, train as training, zoo
 from tutorial_lib.attacks import eval_mode, fgsm, pgd
 from tutorial_lib.data import DataNotFoundError, balanced_subset, batches, data_root, load_dataset
 from tutorial_lib.evaluate import RobustAccuracy, accuracy, robust_accuracy
@@ -12,5 +13,6 @@ __all__ = [
     "DataNotFoundError", "RobustAccuracy", "TrainConfig", "accuracy", "balanced_subset", "batches",
     "build_model", "count_parameters", "data_root", "eval_mode", "fgsm", "load_dataset", "pgd",
     "robust_accuracy", "train",
+    "attacks", "checkpoint", "data", "evaluate", "models", "plotting", "training", "zoo",
 ]
 __version__ = "0.1.0"
