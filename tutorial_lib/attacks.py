@@ -1,7 +1,9 @@
 """FGSM and the one PGD loop that serves attacks, adversarial training and generation.
 
 Each norm is three tiny functions, as in MadryLab's ``attack_steps.py``: where to start
-(``random_start``), which way to move (``step``) and how to get back into the ball (``project``).
+(``random_start``), which way to move (``step_``) and how to get back into the ball
+(``project_``). The trailing underscore is PyTorch's sign of an in-place operation: they
+overwrite ``x_adv`` (which PGD owns) instead of allocating a new image batch at every step.
 All budgets (``eps``, ``alpha``) are on the [0, 1] pixel scale.
 """
 from __future__ import annotations
@@ -30,14 +32,14 @@ def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) 
     return x + (2 * u - 1) * eps
 
 
-def linf_step(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
-    """The steepest L∞ ascent step: ``alpha`` times the sign of the gradient."""
-    return x_adv + alpha * grad.sign()
+def linf_step_(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
+    """The steepest L∞ ascent step, in place: ``alpha`` times the sign of the gradient."""
+    return x_adv.add_(grad.sign(), alpha=alpha)
 
 
-def linf_project(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
-    """The nearest point of the L∞ ball: clip each pixel's change to [-eps, eps]."""
-    return torch.max(torch.min(x_adv, x + eps), x - eps)
+def linf_project_(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
+    """The nearest point of the L∞ ball, in place: clip each pixel's change to [-eps, eps]."""
+    return x_adv.sub_(x).clamp_(-eps, eps).add_(x)
 
 
 # --- L2: a sphere around x ----------------------------------------------------------------------
@@ -49,28 +51,28 @@ def l2_random_start(x: Tensor, eps: float, generator: torch.Generator | None) ->
     return x + eps * r.view(-1, *([1] * (x.dim() - 1))) * g / _flat_norm(g, 2)
 
 
-def l2_step(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
-    """The steepest L2 ascent step: ``alpha`` along the normalised gradient."""
-    return x_adv + alpha * grad / _flat_norm(grad, 2)
+def l2_step_(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
+    """The steepest L2 ascent step, in place: ``alpha`` along the normalised gradient."""
+    return x_adv.addcdiv_(grad, _flat_norm(grad, 2), value=alpha)
 
 
-def l2_project(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
-    """The nearest point of the L2 ball: shrink the perturbation if it is longer than ``eps``."""
-    delta = x_adv - x
-    return x + delta * torch.clamp(eps / _flat_norm(delta, 2), max=1.0)
+def l2_project_(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
+    """The nearest point of the L2 ball, in place: shrink a perturbation longer than ``eps``."""
+    delta = x_adv.sub_(x)
+    return delta.mul_(torch.clamp(eps / _flat_norm(delta, 2), max=1.0)).add_(x)
 
 
 class Norm(NamedTuple):
     """The three pieces of a PGD step for one norm."""
 
     random_start: Callable[[Tensor, float, torch.Generator | None], Tensor]
-    step: Callable[[Tensor, Tensor, float], Tensor]
-    project: Callable[[Tensor, Tensor, float], Tensor]
+    step_: Callable[[Tensor, Tensor, float], Tensor]
+    project_: Callable[[Tensor, Tensor, float], Tensor]
 
 
 NORMS: dict[str, Norm] = {
-    "linf": Norm(linf_random_start, linf_step, linf_project),
-    "l2": Norm(l2_random_start, l2_step, l2_project),
+    "linf": Norm(linf_random_start, linf_step_, linf_project_),
+    "l2": Norm(l2_random_start, l2_step_, l2_project_),
 }
 
 
@@ -149,7 +151,7 @@ def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str = "lin
     with eval_mode(model):
         grad, _ = input_gradient(model, x, y, loss_fn)
     sign = -1.0 if targeted else 1.0
-    return NORMS[norm].step(x, sign * grad, eps).clamp(0, 1).detach()
+    return NORMS[norm].step_(x.detach().clone(), grad, sign * eps).clamp_(0, 1)
 
 
 def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, steps: int,
@@ -172,7 +174,8 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, ste
             x_adv = n.random_start(x, eps, generator).clamp(0, 1) if random_start else x.clone()
             for _ in range(steps):
                 grad, _ = input_gradient(model, x_adv, y, loss_fn)
-                x_adv = n.project(n.step(x_adv, sign * grad, alpha), x, eps).clamp(0, 1)
+                # (sign * alpha) steps down the loss when targeted: both steps are odd in alpha
+                x_adv = n.project_(n.step_(x_adv, grad, sign * alpha), x, eps).clamp_(0, 1)
             if restarts == 1:
                 return x_adv.detach()
             with torch.no_grad():

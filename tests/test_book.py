@@ -1,0 +1,52 @@
+"""The book: every chapter is in the table of contents, stored executed, Colab-ready, with exercises."""
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((REPO / "book").glob("*.ipynb"))
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    return [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+def _cells(nb: Path) -> list[dict]:
+    return json.loads(nb.read_text())["cells"]
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+    listed = _toc_files()
+    assert sorted(listed) == sorted(f"book/{p.stem}" for p in CHAPTERS)
+    for entry in listed:
+        assert (REPO / f"{entry}.ipynb").exists() or (REPO / f"{entry}.md").exists()
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_is_stored_executed_without_errors(nb):
+    code = [c for c in _cells(nb) if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    assert code and all(c["execution_count"] is not None for c in code), "re-execute and save it"
+    errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_first_cell_installs_the_library_from_the_configured_repository_only(nb):
+    cfg = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]
+    first = "".join(next(c for c in _cells(nb) if c["cell_type"] == "code")["source"])
+    assert f'git+{cfg["url"]}@{cfg["branch"]}' in first
+    assert 'find_spec("tutorial_lib") is None' in first
+    code_lines = [ln for ln in first.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("torch" in ln for ln in code_lines), "the setup cell must never install torch"
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_ends_with_summary_and_exercises_with_collapsed_solutions(nb):
+    text = "\n".join("".join(c["source"]) for c in _cells(nb) if c["cell_type"] == "markdown")
+    assert "## Summary" in text and "## Exercises" in text
+    exercises, solutions = text.count("```{exercise}"), text.count("```{solution}")
+    assert exercises >= 3 and solutions == exercises
+    assert text.count(":class: dropdown") == solutions
