@@ -124,12 +124,14 @@ def check_attack_inputs(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, n
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x holds {x.shape[0]} images but y holds {y.shape[0]} labels; "
                          "pass one label per image")
-    if y.dim() != 1:
-        raise ValueError(f"y must be a 1-D tensor of class indices, got shape {tuple(y.shape)}")
+    soft = y.is_floating_point() and y.dim() == 2  # probability targets, for custom losses
+    if not soft and (y.dim() != 1 or y.is_floating_point()):
+        raise ValueError(f"y must be a 1-D tensor of class indices (or (N, C) probabilities for "
+                         f"a custom loss), got {y.dtype} of shape {tuple(y.shape)}")
     if x.numel() and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"images must lie in [0, 1], got values in [{x.min():.3g}, {x.max():.3g}]; "
                          "pass unnormalised pixels (normalisation belongs inside the model)")
-    if y.numel():
+    if y.numel() and not soft:
         with torch.no_grad():
             classes = model(x[:1]).shape[1]
         if y.min() < 0 or y.max() >= classes:

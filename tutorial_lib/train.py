@@ -1,4 +1,4 @@
-"""One training loop: standard, FGSM with random start, or PGD adversarial training.
+"""One training loop: standard, FGSM with random start, PGD adversarial training, or TRADES.
 
 Seeded and deterministic on CPU; checkpoints are atomic and a resumed run ends with the same
 weights as an uninterrupted one.
@@ -22,17 +22,18 @@ from tutorial_lib.checkpoint import CheckpointError, load_file, save_atomic
 from tutorial_lib.data import balanced_subset, batches, load_dataset
 from tutorial_lib.models import build_model
 
-METHODS = ("standard", "fgsm_rs", "pgd")
+METHODS = ("standard", "fgsm_rs", "pgd", "trades")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run; two equal configs give equal weights."""
 
-    method: str = "standard"      # standard | fgsm_rs | pgd
+    method: str = "standard"      # standard | fgsm_rs | pgd | trades
     eps: float = 0.0              # training radius on the [0, 1] pixel scale
     norm: str = "linf"
-    steps: int = 7                # PGD steps per example (method="pgd")
+    steps: int = 7                # PGD steps per example (method="pgd" or "trades")
+    beta: float = 6.0             # TRADES weight of the robustness term (Zhang et al.'s MNIST value)
     alpha: float | None = None    # step size; None: 2.5*eps/steps (pgd), 1.25*eps (fgsm_rs)
     eps_warmup: float = 0.0       # fraction of all steps over which eps grows linearly from 0
     epochs: int = 1
@@ -65,7 +66,7 @@ class TrainConfig:
         2.5 times), Wong et al.'s 1.25*eps for FGSM with random start."""
         if self.alpha is not None:
             return self.alpha
-        return 2.5 * self.eps / self.steps if self.method == "pgd" else 1.25 * self.eps
+        return 1.25 * self.eps if self.method == "fgsm_rs" else 2.5 * self.eps / self.steps
 
 
 def one_cycle(step: int, total: int) -> float:
@@ -80,15 +81,35 @@ def eps_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.eps if warm == 0 else cfg.eps * min(1.0, (step + 1) / warm)
 
 
-def perturb(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps: float,
-            generator: torch.Generator) -> Tensor:
-    """The inputs one training step learns from: clean, or the attack's worst case."""
+def kl_from(p_clean: Tensor, logits: Tensor) -> Tensor:
+    """Per-example KL(p_clean || softmax(logits)): how far the prediction moved from the clean one."""
+    return (p_clean * (p_clean.clamp_min(1e-12).log() - F.log_softmax(logits, 1))).sum(1)
+
+
+def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps: float,
+                  generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """The loss of one step and the logits its accuracy is read from.
+
+    standard: CE on clean inputs. fgsm_rs / pgd: CE on the attack's worst case (Madry et al.'s
+    min-max). trades: CE on clean inputs + beta * KL(clean || attacked), the attack maximising
+    that KL (Zhang et al., 2019).
+    """
     if cfg.method == "standard" or eps == 0:
-        return x
+        logits = model(x)
+        return F.cross_entropy(logits, y), logits
     alpha = cfg.step_size() * eps / cfg.eps  # scale the step with the warmed-up radius
     steps = 1 if cfg.method == "fgsm_rs" else cfg.steps
-    return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
-               random_start=True, generator=generator)
+    if cfg.method == "trades":
+        logits = model(x)
+        p_clean = F.softmax(logits.detach(), 1)
+        x_adv = pgd(model, x, p_clean, eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
+                    loss_fn=lambda lg, p: kl_from(p, lg), generator=generator)
+        robust = kl_from(F.softmax(logits, 1), model(x_adv)).mean()
+        return F.cross_entropy(logits, y) + cfg.beta * robust, logits
+    x_adv = pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
+                random_start=True, generator=generator)
+    logits = model(x_adv)
+    return F.cross_entropy(logits, y), logits
 
 
 @dataclass
@@ -163,8 +184,7 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
             if epoch * per_epoch + i < step:
                 continue  # done before the resume
             eps = eps_at(step, total, cfg)
-            logits = model(perturb(model, xb, yb, cfg, eps, attack_gen))
-            loss = F.cross_entropy(logits, yb)
+            loss, logits = training_loss(model, xb, yb, cfg, eps, attack_gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

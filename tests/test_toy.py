@@ -1,0 +1,86 @@
+"""The toy model: closed forms agree with Monte Carlo, Theorem 2.1 holds and is tight, SVMs behave."""
+import math
+
+import pytest
+import torch
+
+from tutorial_lib import toy
+
+DIST = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=4, d=100)  # Theorem 2.2's regime
+EPS = 2 * DIST.eta
+
+
+def _classifiers():
+    gen = torch.Generator().manual_seed(0)
+    random = [torch.randn(DIST.d + 1, generator=gen, dtype=torch.float64) + 0.3 for _ in range(5)]
+    angles = [toy.best_linear(DIST, e, grid=801)[0] for e in (0.0, 0.2, EPS)]
+    return [toy.averaging_weights(DIST), toy.robust_feature_weights(DIST),
+            toy.bayes_weights(DIST)] + random + angles
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.2, EPS])
+def test_closed_forms_agree_with_monte_carlo(eps):
+    for w in _classifiers()[:6]:
+        exact = toy.linear_accuracy(w, DIST, eps)
+        mc, half = toy.monte_carlo_accuracy(w, DIST, 100_000, eps, seed=1)
+        assert abs(mc - exact) <= max(half, 3e-4), (exact, mc, half)
+
+
+def test_averaging_classifier_closed_form_is_phi_of_eta_sqrt_d():
+    d3 = toy.ToyDistribution.with_eta_sqrt_d(0.95, 3, 400)
+    assert toy.averaging_accuracy(d3) == pytest.approx(toy.normal_cdf(3))
+    assert toy.averaging_accuracy(d3, 2 * d3.eta) == pytest.approx(toy.normal_cdf(-3))
+    assert toy.normal_cdf(3) > 0.99 and toy.normal_cdf(-3) < 0.01  # the paper's ">99%" and "<1%"
+    assert toy.linear_accuracy(toy.averaging_weights(d3), d3, 2 * d3.eta) == pytest.approx(toy.normal_cdf(-3))
+
+
+def test_theorem_2_1_holds_for_every_classifier_tried():
+    for w in _classifiers():
+        std, rob = toy.linear_accuracy(w, DIST), toy.linear_accuracy(w, DIST, EPS)
+        assert rob <= toy.theorem_2_1_bound(std, DIST.p) + 1e-9
+
+
+def test_theorem_2_1_is_tight_for_the_robust_feature_classifier():
+    w = toy.robust_feature_weights(DIST)
+    std, rob = toy.linear_accuracy(w, DIST), toy.linear_accuracy(w, DIST, EPS)
+    assert std == pytest.approx(0.95) and rob == pytest.approx(0.95)
+    assert toy.theorem_2_1_bound(std, DIST.p) == pytest.approx(rob)
+
+
+def test_the_papers_numeric_example_99_percent_forces_at_most_19_percent():
+    assert toy.theorem_2_1_bound(0.99, 0.95) == pytest.approx(0.19)
+
+
+def test_worst_case_linf_lowers_every_margin_by_eps_times_l1_norm():
+    x, y = toy.sample(DIST, 50, generator=torch.Generator().manual_seed(0))
+    w = torch.randn(DIST.d + 1, dtype=torch.float64)
+    before, after = y * (x @ w), y * (toy.worst_case_linf(x, y, w, 0.3) @ w)
+    assert torch.allclose(before - after, torch.full_like(before, 0.3 * w.abs().sum().item()))
+
+
+def test_adversarial_svm_puts_its_weight_on_the_robust_feature():
+    x, y = toy.sample(DIST, 20_000, generator=torch.Generator().manual_seed(0))
+    w_std, w_adv = toy.train_hinge(x, y), toy.train_hinge(x, y, eps=EPS)
+    assert toy.linear_accuracy(w_std, DIST) > 0.99 and toy.linear_accuracy(w_std, DIST, EPS) < 0.01
+    assert w_std[1:].pow(2).sum() >= 0.5  # Lemma D.2: at least half the squared norm is non-robust
+    assert abs(w_adv[0]) > 0.99 and w_adv[1:].norm() < 0.1
+    assert toy.linear_accuracy(w_adv, DIST) == pytest.approx(DIST.p, abs=1e-3)
+    assert toy.linear_accuracy(w_adv, DIST, EPS) == pytest.approx(DIST.p, abs=1e-3)
+
+
+@pytest.mark.parametrize("kw,msg", [(dict(p=0.4), "must lie in"), (dict(p=1.2), "must lie in"),
+                                    (dict(eta=0.0), "eta"), (dict(eta=-1.0), "eta"),
+                                    (dict(d=0), "integer >= 1")])
+def test_bad_distribution_parameters_are_refused(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        toy.ToyDistribution(**kw)
+
+
+def test_bad_arguments_elsewhere_are_refused():
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        toy.linear_accuracy(toy.averaging_weights(DIST), DIST, -0.1)
+    with pytest.raises(ValueError, match="d \\+ 1 = 101 entries"):
+        toy.linear_accuracy(torch.ones(5), DIST)
+    with pytest.raises(ValueError, match="standard_accuracy"):
+        toy.theorem_2_1_bound(1.5, 0.95)
+    assert math.isinf(toy.theorem_2_1_bound(0.9, 1.0))

@@ -1,0 +1,157 @@
+"""The paper's toy distribution (Sec. 2.1, eq. 3), its closed forms, and linear classifiers on it.
+
+y is uniform on {-1, +1}; x_1 = y with probability p (else -y) is the *robust* feature;
+x_2..x_{d+1} ~ N(eta*y, 1) are the *non-robust* features. An L∞ adversary with eps >= 2*eta can
+move every non-robust feature to N(-eta*y, 1), where it points to the wrong class.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+def normal_cdf(z: float) -> float:
+    """Φ(z), the standard normal CDF."""
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+@dataclass(frozen=True)
+class ToyDistribution:
+    """The distribution of eq. (3): robust-feature accuracy ``p``, signal ``eta``, ``d`` weak features."""
+
+    p: float = 0.95
+    eta: float = 0.3
+    d: int = 100
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.p <= 1:
+            raise ValueError(f"p is the probability that x1 = y and must lie in [0.5, 1], got {self.p}")
+        if not self.eta > 0:
+            raise ValueError(f"eta (the mean of the non-robust features) must be > 0, got {self.eta}")
+        if int(self.d) != self.d or self.d < 1:
+            raise ValueError(f"d (the number of non-robust features) must be an integer >= 1, got {self.d}")
+
+    @classmethod
+    def with_eta_sqrt_d(cls, p: float, c: float, d: int) -> "ToyDistribution":
+        """The distribution with eta = c / sqrt(d), the paper's scaling (c = 3 or 4 in the text)."""
+        return cls(p=p, eta=c / math.sqrt(d), d=d)
+
+
+def sample(dist: ToyDistribution, n: int, *, generator: torch.Generator | None = None
+           ) -> tuple[Tensor, Tensor]:
+    """``n`` draws: features ``(n, d + 1)`` (float64) and labels ``(n,)`` in {-1, +1}."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    y = torch.randint(0, 2, (n,), generator=generator, dtype=torch.float64) * 2 - 1
+    agree = torch.rand(n, generator=generator, dtype=torch.float64) < dist.p
+    x1 = torch.where(agree, y, -y)
+    rest = dist.eta * y[:, None] + torch.randn(n, dist.d, generator=generator, dtype=torch.float64)
+    return torch.cat([x1[:, None], rest], 1), y
+
+
+def worst_case_linf(x: Tensor, y: Tensor, w: Tensor, eps: float) -> Tensor:
+    """The L∞ perturbation that most lowers the margin y·wᵀx of a linear classifier: -eps·y·sign(w)."""
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    return x - eps * y[:, None] * torch.sign(w)[None, :]
+
+
+def linear_accuracy(w: Tensor, dist: ToyDistribution, eps: float = 0.0) -> float:
+    """Exact accuracy of sign(wᵀx) under the worst L∞ perturbation of size eps (0: standard).
+
+    The margin is y·w1·x1 + Σ w_i·y·x_i - eps·||w||₁, and Σ w_i·y·x_i ~ N(eta·Σw_i, ||w_2:||²).
+    """
+    w = torch.as_tensor(w, dtype=torch.float64)
+    if w.shape != (dist.d + 1,):
+        raise ValueError(f"w must have d + 1 = {dist.d + 1} entries, got shape {tuple(w.shape)}")
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    w1, v = float(w[0]), w[1:]
+    mean, sd = dist.eta * float(v.sum()), float(v.norm())
+    cost = eps * float(w.abs().sum())
+
+    def prob_positive(m: float) -> float:
+        return normal_cdf(m / sd) if sd > 0 else float(m > 0)
+
+    return dist.p * prob_positive(w1 + mean - cost) + (1 - dist.p) * prob_positive(-w1 + mean - cost)
+
+
+def averaging_weights(dist: ToyDistribution) -> Tensor:
+    """eq. (4): w_unif = [0, 1/d, ..., 1/d], the average of the non-robust features."""
+    return torch.cat([torch.zeros(1), torch.full((dist.d,), 1 / dist.d)]).double()
+
+
+def robust_feature_weights(dist: ToyDistribution) -> Tensor:
+    """The classifier sign(x1) that uses only the robust feature."""
+    return torch.cat([torch.ones(1), torch.zeros(dist.d)]).double()
+
+
+def bayes_weights(dist: ToyDistribution) -> Tensor:
+    """The Bayes-optimal (standard) classifier, linear here: ½·log(p/(1-p))·x1 + eta·Σ x_i."""
+    w1 = 0.5 * math.log(dist.p / (1 - dist.p)) if dist.p < 1 else 1e6
+    return torch.cat([torch.tensor([w1]), torch.full((dist.d,), dist.eta)]).double()
+
+
+def averaging_accuracy(dist: ToyDistribution, eps: float = 0.0) -> float:
+    """Closed form for eq. (4): Pr[N(eta - eps, 1/d) > 0] = Φ((eta - eps)·√d)."""
+    return normal_cdf((dist.eta - eps) * math.sqrt(dist.d))
+
+
+def best_linear(dist: ToyDistribution, eps: float, *, grid: int = 20001) -> tuple[Tensor, float]:
+    """The linear classifier with the highest accuracy at radius eps, and that accuracy.
+
+    By symmetry the non-robust weights are equal (Lemma D.1), so the search is over one angle
+    between "all robust" and "all non-robust": w = (cos t, sin t/√d, ..., sin t/√d).
+    """
+    best_w, best_acc = None, -1.0
+    for t in torch.linspace(0, math.pi / 2, grid).tolist():
+        w = torch.cat([torch.tensor([math.cos(t)]), torch.full((dist.d,), math.sin(t) / math.sqrt(dist.d))]).double()
+        acc = linear_accuracy(w, dist, eps)
+        if acc > best_acc:
+            best_w, best_acc = w, acc
+    return best_w, best_acc
+
+
+def theorem_2_1_bound(standard_accuracy: float, p: float) -> float:
+    """Theorem 2.1: robust accuracy (eps >= 2·eta) <= p/(1-p)·δ, where δ = 1 - standard accuracy."""
+    if not 0.5 <= p <= 1:
+        raise ValueError(f"p must lie in [0.5, 1], got {p}")
+    if not 0 <= standard_accuracy <= 1:
+        raise ValueError(f"standard_accuracy must lie in [0, 1], got {standard_accuracy}")
+    delta = 1 - standard_accuracy
+    return math.inf if p == 1 else p / (1 - p) * delta
+
+
+def monte_carlo_accuracy(w: Tensor, dist: ToyDistribution, n: int, eps: float = 0.0, *,
+                         seed: int = 0) -> tuple[float, float]:
+    """Accuracy of sign(wᵀx) on ``n`` fresh samples under the worst L∞ perturbation, and the
+    half-width of its 95% confidence interval (normal approximation)."""
+    x, y = sample(dist, n, generator=torch.Generator().manual_seed(seed))
+    w = torch.as_tensor(w, dtype=torch.float64)
+    x_adv = worst_case_linf(x, y, w, eps)
+    acc = ((x_adv @ w) * y > 0).double().mean().item()
+    return acc, 1.96 * math.sqrt(max(acc * (1 - acc), 1 / n) / n)
+
+
+def train_hinge(x: Tensor, y: Tensor, *, eps: float = 0.0, lam: float = 1e-2, steps: int = 300,
+                lr: float = 0.05) -> Tensor:
+    """A soft-margin linear SVM (eq. 5) by full-batch Adam; with eps > 0, its adversarial version.
+
+    For a linear model the inner max has a closed form: the margin drops by eps·||w||₁. Returned
+    weights are scaled to unit L2 norm (the theorem's normalisation; the sign is what classifies).
+    """
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    w = torch.zeros(x.shape[1], dtype=x.dtype, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=lr)
+    for _ in range(steps):
+        margin = y * (x @ w) - eps * w.abs().sum()
+        loss = torch.clamp(1 - margin, min=0).mean() + lam / 2 * w.pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    w = w.detach()
+    return w / w.norm().clamp_min(1e-12)
