@@ -14,6 +14,8 @@ $(VENV)/.ready: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -r requirements.txt
+	# the independent attack library, without its requests==2.25 pin (which would downgrade requests)
+	$(PY) -m pip install -q --no-deps torchattacks==3.5.1
 	$(PY) -m pip install -q --no-build-isolation -e .
 	touch $@
 

@@ -28,3 +28,12 @@ def test_robust_accuracy_at_zero_eps_is_clean_accuracy(standard_model, mnist_tes
     x, y = mnist_test[0][:200], mnist_test[1][:200]
     r = robust_accuracy(standard_model, (x, y), attack=partial(pgd, eps=0.0, alpha=0.01, steps=2))
     assert r.accuracy == r.clean_accuracy == accuracy(standard_model, (x, y))
+
+
+def test_independent_ensemble_is_at_least_as_strong_as_one_pgd_run(standard_model, mnist_test):
+    from tutorial_lib.evaluate import independent_ensemble, pgd_budget
+    x, y = mnist_test[0][:100], mnist_test[1][:100]
+    ens = independent_ensemble(standard_model, x, y, eps=0.05, steps=20)
+    pgd_acc = robust_accuracy(standard_model, (x, y), attack=pgd_budget(0.05, steps=20)).accuracy
+    clean = accuracy(standard_model, (x, y))
+    assert ens <= clean and ens <= pgd_acc + 0.03

@@ -60,7 +60,7 @@ def test_worst_case_linf_lowers_every_margin_by_eps_times_l1_norm():
 
 def test_adversarial_svm_puts_its_weight_on_the_robust_feature():
     x, y = toy.sample(DIST, 20_000, generator=torch.Generator().manual_seed(0))
-    w_std, w_adv = toy.train_hinge(x, y), toy.train_hinge(x, y, eps=EPS)
+    (w_std, _), (w_adv, _) = toy.train_hinge(x, y), toy.train_hinge(x, y, eps=EPS)
     assert toy.linear_accuracy(w_std, DIST) > 0.99 and toy.linear_accuracy(w_std, DIST, EPS) < 0.01
     assert w_std[1:].pow(2).sum() >= 0.5  # Lemma D.2: at least half the squared norm is non-robust
     assert abs(w_adv[0]) > 0.99 and w_adv[1:].norm() < 0.1
@@ -84,3 +84,17 @@ def test_bad_arguments_elsewhere_are_refused():
     with pytest.raises(ValueError, match="standard_accuracy"):
         toy.theorem_2_1_bound(1.5, 0.95)
     assert math.isinf(toy.theorem_2_1_bound(0.9, 1.0))
+
+
+def test_on_two_mnist_digits_box_attack_is_exact_and_fewer_pixels_are_more_robust():
+    from tutorial_lib import load_dataset
+    x, y = load_dataset("mnist", "train")
+    xb, yb = toy.binary_digits(x[:6000], y[:6000], 3, 7)
+    w, b = toy.train_hinge(xb, yb, bias=True, steps=150)
+    assert toy.box_linf_accuracy(w, b, xb, yb, 0.0) > 0.95
+    # the closed-form worst case is at least as strong as any random sign perturbation
+    rand = (xb + 0.1 * torch.sign(torch.randn_like(xb))).clamp(0, 1)
+    assert toy.box_linf_accuracy(w, b, xb, yb, 0.1) <= ((rand @ w + b) * yb > 0).double().mean().item()
+    few = toy.top_correlated_pixels(xb, yb, 20)
+    w_few, b_few = toy.train_hinge(xb[:, few], yb, bias=True, steps=150)
+    assert toy.box_linf_accuracy(w_few, b_few, xb[:, few], yb, 0.1) > toy.box_linf_accuracy(w, b, xb, yb, 0.1)

@@ -17,13 +17,14 @@ from tutorial_lib.train import TrainConfig, train
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, typed from its annotation."""
     for f in fields(TrainConfig):
-        kind = {"int": int, "float": float, "str": str}.get(str(f.type).split(" ")[0], None)
-        if f.name in ("alpha",):
-            kind = float
-        if f.name == "train_size":
-            kind = int
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+        flag = f"--{f.name.replace('_', '-')}"
+        if str(f.type) == "bool":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+            continue
+        kind = {"int": int, "float": float, "str": str}[str(f.type).split(" ")[0]]
+        p.add_argument(flag, type=kind, default=f.default)
 
 
 def _attack_args(p: argparse.ArgumentParser) -> None:
@@ -64,10 +65,19 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--dataset", default="mnist")
     _attack_args(e)
 
-    sub.add_parser("zoo", help="list the shipped models")
+    z = sub.add_parser("zoo", help="list the shipped models, or (re)build some from their recipes")
+    z.add_argument("action", nargs="?", choices=["list", "build"], default="list")
+    z.add_argument("names", nargs="*", help="models to build (default: all recipes)")
+    z.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
 
     if args.cmd == "zoo":
+        if args.action == "build":
+            for name in args.names or sorted(zoo.RECIPES):
+                card = zoo.build(name, progress=args.progress)
+                print(f"{name}: clean {100 * card['clean_accuracy']:.2f}%, "
+                      f"{100 * card['robust']['accuracy']:.2f}% under {card['robust']['attack']}, "
+                      f"trained in {card['train_seconds']:.0f} s")
         print(zoo.table())
         return 0
     if args.cmd == "train":

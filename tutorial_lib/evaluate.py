@@ -46,7 +46,8 @@ def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000) -> float:
 def describe_attack(attack: Attack) -> str:
     """A readable budget such as ``pgd(eps=0.3, alpha=0.01, steps=50, norm=linf)``."""
     if isinstance(attack, functools.partial):
-        knobs = ", ".join(f"{k}={v}" for k, v in attack.keywords.items() if k != "generator")
+        knobs = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in attack.keywords.items() if k != "generator")
         return f"{getattr(attack.func, '__name__', 'attack')}({knobs})"
     return getattr(attack, "__name__", repr(attack))
 
@@ -89,3 +90,46 @@ def timer() -> Iterator[dict[str, float]]:
         yield out
     finally:
         out["seconds"] = time.perf_counter() - start
+
+
+def pgd_budget(eps: float, norm: str = "linf", *, steps: int = 50, restarts: int = 1,
+               seed: int = 0) -> Callable[..., Tensor]:
+    """The course's named evaluation attack: PGD-50 with a random start.
+
+    Step size eps/30 for L∞ (0.01 at eps = 0.3, the MNIST-challenge setting) and eps/20 for L2
+    (50 steps can travel 2.5·eps). A seeded generator makes the number reproducible.
+    """
+    from tutorial_lib.attacks import pgd
+
+    alpha = eps / 30 if norm == "linf" else eps / 20
+    return functools.partial(pgd, eps=eps, alpha=alpha, steps=steps, norm=norm,
+                             random_start=True, restarts=restarts,
+                             generator=torch.Generator().manual_seed(seed))
+
+
+def independent_ensemble(model: nn.Module, x: Tensor, y: Tensor, *, eps: float,
+                         norm: str = "linf", steps: int = 100, batch_size: int = 500) -> float:
+    """Robust accuracy under an independent library's AutoAttack-style ensemble: torchattacks'
+    APGD (cross-entropy) and APGD-T (targeted, 9 targets), worst case per example."""
+    try:
+        import torchattacks
+    except ImportError as err:
+        raise ImportError("independent_ensemble needs torchattacks: pip install --no-deps "
+                          "torchattacks scipy (its requests pin would downgrade requests)") from err
+    tnorm = {"linf": "Linf", "l2": "L2"}[norm]
+    was_training = model.training
+    model.eval()
+    apgd = torchattacks.APGD(model, norm=tnorm, eps=eps, steps=steps, loss="ce", seed=0)
+    apgdt = torchattacks.APGDT(model, norm=tnorm, eps=eps, steps=steps, n_classes=10, seed=0)
+    robust = 0
+    for xb, yb in batches(x, y, batch_size):
+        with torch.no_grad():
+            alive = model(xb).argmax(1) == yb
+        for atk in (apgd, apgdt):
+            if alive.any():
+                xa = atk(xb[alive], yb[alive])
+                with torch.no_grad():
+                    alive[alive.clone()] = model(xa).argmax(1) == yb[alive]
+        robust += int(alive.sum())
+    model.train(was_training)
+    return robust / y.numel()

@@ -57,3 +57,65 @@ def line_plot(x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel:
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def feature_histograms(x: Tensor, y: Tensor, x_shifted: Tensor, *, bins: int = 60) -> Figure:
+    """The toy model's robust feature x1 and one non-robust feature x2, per class, before and
+    after the adversary's shift."""
+    use_style()
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+    panels = [(x[:, 0], "robust feature $x_1$"), (x[:, 1], "non-robust feature $x_2$"),
+              (x_shifted[:, 1], "$x_2$ after the $\\varepsilon = 2\\eta$ shift")]
+    for ax, (values, title) in zip(axes, panels):
+        for label, color in ((1, "tab:blue"), (-1, "tab:orange")):
+            ax.hist(values[y == label].numpy(), bins=bins, alpha=0.6, color=color,
+                    label=f"y = {label:+d}", density=True)
+        ax.set_title(title)
+    axes[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def tradeoff_frontier(p: float, points: dict[str, tuple[float, float]], *, ax=None,  # noqa: ANN001
+                      title: str = "", xmin: float = 50,
+                      ylabel: str = "robust accuracy at ε = 2η (%)") -> Figure:
+    """Theorem 2.1's region (robust <= p/(1-p)·δ) with classifiers placed as (standard, robust)."""
+    use_style()
+    fig = ax.figure if ax is not None else plt.subplots(figsize=(5, 3.6))[1].figure
+    ax = ax if ax is not None else fig.axes[0]
+    std = [1 - d for d in [i / 400 for i in range(0, 201)]]
+    bound = [min(1.0, p / (1 - p) * (1 - s)) if p < 1 else 1.0 for s in std]
+    ax.plot([100 * s for s in std], [100 * b for b in bound], color="k", label="Theorem 2.1 bound")
+    ax.fill_between([100 * s for s in std], [100 * b for b in bound], 100, color="0.85",
+                    label="impossible")
+    for name, (s, r) in points.items():
+        ax.scatter(100 * s, 100 * r, s=40, zorder=3, label=name)
+    ax.set_xlim(xmin, 100.5), ax.set_ylim(-2, 101)
+    ax.set_xlabel("standard accuracy (%)"), ax.set_ylabel(ylabel)
+    ax.set_title(title or f"p = {p}")
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def frontier_panels(settings: list[dict], panels: list[dict[str, tuple[float, float]]]) -> Figure:
+    """Several ``tradeoff_frontier`` panels side by side, one per setting of (p, c, ...)."""
+    use_style()
+    fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 3.6), squeeze=False)
+    for ax, s, pts in zip(axes[0], settings, panels):
+        tradeoff_frontier(s["p"], pts, ax=ax, title=", ".join(f"{k}={v}" for k, v in s.items()),
+                          ylabel="robust accuracy at the chosen ε (%)")
+    fig.tight_layout()
+    return fig
+
+
+def weight_bars(weights: dict[str, Tensor]) -> Figure:
+    """Bar charts of linear weights (first: the robust feature), one panel per classifier."""
+    use_style()
+    fig, axes = plt.subplots(1, len(weights), figsize=(4.5 * len(weights), 2.8), squeeze=False)
+    for ax, (name, w) in zip(axes[0], weights.items()):
+        w = w.detach().cpu()
+        ax.bar(range(len(w)), w.numpy(), color=["tab:red"] + ["tab:gray"] * (len(w) - 1))
+        ax.set_title(name), ax.set_xlabel("feature index (0 = robust $x_1$)")
+    fig.tight_layout()
+    return fig

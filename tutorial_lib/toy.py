@@ -106,13 +106,17 @@ def best_linear(dist: ToyDistribution, eps: float, *, grid: int = 20001) -> tupl
     By symmetry the non-robust weights are equal (Lemma D.1), so the search is over one angle
     between "all robust" and "all non-robust": w = (cos t, sin t/√d, ..., sin t/√d).
     """
-    best_w, best_acc = None, -1.0
-    for t in torch.linspace(0, math.pi / 2, grid).tolist():
-        w = torch.cat([torch.tensor([math.cos(t)]), torch.full((dist.d,), math.sin(t) / math.sqrt(dist.d))]).double()
-        acc = linear_accuracy(w, dist, eps)
-        if acc > best_acc:
-            best_w, best_acc = w, acc
-    return best_w, best_acc
+    t = torch.linspace(0, math.pi / 2, grid, dtype=torch.float64)
+    w1, sd, root_d = t.cos(), t.sin(), math.sqrt(dist.d)
+    mean, cost = dist.eta * root_d * sd, eps * (w1.abs() + root_d * sd)
+
+    def prob_positive(m: Tensor) -> Tensor:
+        return torch.where(sd > 0, torch.special.ndtr(m / sd.clamp_min(1e-300)), (m > 0).double())
+
+    acc = dist.p * prob_positive(w1 + mean - cost) + (1 - dist.p) * prob_positive(-w1 + mean - cost)
+    i = int(acc.argmax())
+    w = torch.cat([w1[i:i + 1], torch.full((dist.d,), float(sd[i]) / root_d, dtype=torch.float64)])
+    return w, float(acc[i])
 
 
 def theorem_2_1_bound(standard_accuracy: float, p: float) -> float:
@@ -137,21 +141,51 @@ def monte_carlo_accuracy(w: Tensor, dist: ToyDistribution, n: int, eps: float = 
 
 
 def train_hinge(x: Tensor, y: Tensor, *, eps: float = 0.0, lam: float = 1e-2, steps: int = 300,
-                lr: float = 0.05) -> Tensor:
+                lr: float = 0.05, bias: bool = False) -> tuple[Tensor, float]:
     """A soft-margin linear SVM (eq. 5) by full-batch Adam; with eps > 0, its adversarial version.
 
-    For a linear model the inner max has a closed form: the margin drops by eps·||w||₁. Returned
-    weights are scaled to unit L2 norm (the theorem's normalisation; the sign is what classifies).
+    For a linear model the inner max has a closed form: the margin drops by eps·||w||₁. Returns
+    weights and bias (0 unless ``bias``), scaled so that ||w||₂ = 1 (the sign is what classifies).
     """
     if eps < 0:
         raise ValueError(f"eps must be >= 0, got {eps}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]} labels")
     w = torch.zeros(x.shape[1], dtype=x.dtype, requires_grad=True)
-    opt = torch.optim.Adam([w], lr=lr)
+    b = torch.zeros((), dtype=x.dtype, requires_grad=bias)
+    opt = torch.optim.Adam([w, b] if bias else [w], lr=lr)
+    # a learning rate decaying to 0 lets the subgradient steps settle (weights that should be 0 get close)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1 - i / steps)
     for _ in range(steps):
-        margin = y * (x @ w) - eps * w.abs().sum()
+        margin = y * (x @ w + b) - eps * w.abs().sum()
         loss = torch.clamp(1 - margin, min=0).mean() + lam / 2 * w.pow(2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
-    w = w.detach()
-    return w / w.norm().clamp_min(1e-12)
+        sched.step()
+    scale = w.detach().norm().clamp_min(1e-12)
+    return w.detach() / scale, float(b.detach() / scale)
+
+
+# --- the bridge to real data (the paper's Figure 5): linear classifiers on two MNIST digits ------
+def binary_digits(x: Tensor, y: Tensor, positive: int, negative: int) -> tuple[Tensor, Tensor]:
+    """Flattened images of two digits, labelled +1 (``positive``) and -1 (``negative``)."""
+    keep = (y == positive) | (y == negative)
+    return x[keep].flatten(1).double(), torch.where(y[keep] == positive, 1.0, -1.0).double()
+
+
+def box_linf_accuracy(w: Tensor, b: float, x: Tensor, y: Tensor, eps: float) -> float:
+    """Exact accuracy of sign(wᵀx + b) under the worst L∞ perturbation that keeps pixels in [0, 1].
+
+    The margin is a sum over pixels, so the worst case moves each pixel by eps against
+    y·sign(w_i), stopped at 0 or 1: a closed form, no attack needed.
+    """
+    x_adv = worst_case_linf(x, y, w, eps).clamp(0, 1)
+    return ((x_adv @ w + b) * y > 0).double().mean().item()
+
+
+def top_correlated_pixels(x: Tensor, y: Tensor, k: int) -> Tensor:
+    """Indices of the ``k`` pixels whose values correlate most (in absolute value) with the label."""
+    xc, yc = x - x.mean(0), y - y.mean()
+    corr = (xc * yc[:, None]).mean(0) / (xc.std(0) * yc.std()).clamp_min(1e-12)
+    return corr.abs().argsort(descending=True)[:k]

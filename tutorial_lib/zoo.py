@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,31 @@ import torch
 from torch import nn
 
 from tutorial_lib.checkpoint import CheckpointError, atomic_write_json, load_model, save_model
+from tutorial_lib.data import balanced_subset, load_dataset
+from tutorial_lib.evaluate import accuracy, independent_ensemble, pgd_budget, robust_accuracy
+from tutorial_lib.train import TrainConfig, train
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+
+# The flagship: PGD-5 adversarial training at L∞ eps = 0.3, 16 epochs (benchmarks/time_to_robust.py).
+FLAGSHIP = TrainConfig(method="pgd", eps=0.3, steps=5, eps_warmup=0.3, epochs=16)
+# Sweep members (for the tradeoff chapter) use the same recipe at half the epochs.
+SWEEP = dict(method="pgd", steps=5, eps_warmup=0.3, epochs=8)
+
+RECIPES: dict[str, TrainConfig] = {
+    "mnist_standard": TrainConfig(method="standard", epochs=4),
+    "mnist_linf_0.3": FLAGSHIP,
+    "mnist_linf_0.1": TrainConfig(eps=0.1, **SWEEP),
+    "mnist_linf_0.2": TrainConfig(eps=0.2, **SWEEP),
+    "mnist_l2_1.0": TrainConfig(norm="l2", eps=1.0, **SWEEP),
+    "mnist_l2_2.0": TrainConfig(norm="l2", eps=2.0, **SWEEP),
+    "fashion_standard": TrainConfig(method="standard", dataset="fashion", epochs=4),
+    "fashion_linf_0.1": TrainConfig(dataset="fashion", eps=0.1, **SWEEP),
+}
+"""Every zoo model's recipe; ``python -m tutorial_lib zoo build NAME`` retrains it and its card."""
+
+SUBSET_SIZE, SUBSET_SEED = 500, 0  # the fixed, class-balanced test subset CI re-checks
+ENSEMBLE_N = 1000                  # test images for the independent ensemble (it is slow)
 
 
 def names(folder: Path = CHECKPOINT_DIR) -> list[str]:
@@ -72,3 +96,49 @@ def table(folder: Path = CHECKPOINT_DIR) -> str:
                      f"{c.get('train_seconds', float('nan')):.0f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def eval_radius(cfg: TrainConfig) -> tuple[float, str]:
+    """The radius and norm a model is evaluated at: its training ones (standard MNIST models at
+    L∞ 0.3, standard Fashion-MNIST at L∞ 0.1, so that they compare with their robust siblings)."""
+    if cfg.method != "standard":
+        return cfg.eps, cfg.norm
+    return (0.1 if cfg.dataset == "fashion" else 0.3), "linf"
+
+
+def measure(model: nn.Module, cfg: TrainConfig, *, ensemble: bool = True) -> dict[str, Any]:
+    """The card's numbers: clean accuracy (full test set), PGD-50 on the full set and on the fixed
+    subset, and (robust models) the independent ensemble on the first ``ENSEMBLE_N`` images."""
+    x, y = load_dataset(cfg.dataset, "test")
+    eps, norm = eval_radius(cfg)
+    full = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm))
+    xs, ys = balanced_subset(x, y, SUBSET_SIZE, seed=SUBSET_SEED)
+    sub = robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm))
+    out: dict[str, Any] = {
+        "clean_accuracy": accuracy(model, (x, y)),
+        "robust": {"accuracy": full.accuracy, "attack": full.attack, "n": full.n},
+        "robust_subset": {"accuracy": sub.accuracy, "attack": sub.attack, "n": sub.n,
+                          "subset_seed": SUBSET_SEED},
+    }
+    if ensemble and cfg.method != "standard":
+        acc = independent_ensemble(model, x[:ENSEMBLE_N], y[:ENSEMBLE_N], eps=eps, norm=norm)
+        out["independent"] = {"accuracy": acc, "n": ENSEMBLE_N,
+                              "attack": f"torchattacks APGD-CE + APGD-T (100 steps), eps={eps}, {norm}"}
+    return out
+
+
+def build(name: str, folder: Path = CHECKPOINT_DIR, *, progress: bool = False) -> dict[str, Any]:
+    """Train a zoo model from its recipe (resuming an interrupted run), measure it, write its card."""
+    if name not in RECIPES:
+        raise KeyError(f"no recipe {name!r}; recipes: {sorted(RECIPES)}")
+    cfg = RECIPES[name]
+    ckpt = folder / f".{name}.ckpt"
+    result = train(cfg, checkpoint=ckpt, progress=progress)
+    info = {"command": f"python -m tutorial_lib zoo build {name}", "config": asdict(cfg),
+            "seed": cfg.seed, "epochs": cfg.epochs, "train_seconds": round(result.seconds, 1),
+            "hardware": hardware(), **measure(result.model, cfg)}
+    arch_kwargs = {"width": cfg.width} if cfg.arch == "fast_cnn" else {}
+    entry = write_entry(name, result.model, arch=cfg.arch, arch_kwargs=arch_kwargs, info=info,
+                        folder=folder)
+    ckpt.unlink(missing_ok=True)
+    return entry
