@@ -65,3 +65,22 @@ def test_no_temporary_files_are_left_behind(tmp_path):
 def test_bad_configs_are_refused(kw, msg):
     with pytest.raises(ValueError, match=msg):
         TrainConfig(**kw)
+
+
+def test_robust_check_flags_a_collapse_and_the_checkpoint_keeps_the_last_good_epoch(tmp_path, mnist_test):
+    from tutorial_lib.train import TrainingCollapsed, robust_check
+
+    x, y = mnist_test[0][:100], mnist_test[1][:100]
+    check = robust_check(x, y, eps=0.05, steps=3)
+    ckpt = tmp_path / "run.ckpt"
+    good = train(TrainConfig(method="pgd", eps=0.05, steps=2, train_size=2000), checkpoint=ckpt,
+                 on_epoch_end=check)
+    assert good.history[-1]["check_robust_accuracy"] > 0.5
+
+    class Collapsed(torch.nn.Module):  # what a collapsed model looks like to PGD: always wrong
+        def forward(self, inp):
+            return torch.nn.functional.one_hot((y[: inp.shape[0]] + 1) % 10, 10).float() + 0 * inp.sum()
+
+    with pytest.raises(TrainingCollapsed, match="catastrophic overfitting"):
+        check(Collapsed())
+    assert ckpt.exists()

@@ -66,15 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     _attack_args(e)
 
     z = sub.add_parser("zoo", help="list the shipped models, or (re)build some from their recipes")
-    z.add_argument("action", nargs="?", choices=["list", "build"], default="list")
+    z.add_argument("action", nargs="?", choices=["list", "build", "remeasure"], default="list")
     z.add_argument("names", nargs="*", help="models to build (default: all recipes)")
     z.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
 
     if args.cmd == "zoo":
-        if args.action == "build":
+        if args.action in ("build", "remeasure"):
             for name in args.names or sorted(zoo.RECIPES):
-                card = zoo.build(name, progress=args.progress)
+                card = (zoo.build(name, progress=args.progress) if args.action == "build"
+                        else zoo.remeasure(name))
                 print(f"{name}: clean {100 * card['clean_accuracy']:.2f}%, "
                       f"{100 * card['robust']['accuracy']:.2f}% under {card['robust']['attack']}, "
                       f"trained in {card['train_seconds']:.0f} s")

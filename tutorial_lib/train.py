@@ -113,6 +113,36 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
     return F.cross_entropy(logits, y), logits
 
 
+class TrainingCollapsed(RuntimeError):
+    """Robust accuracy on the held-out check fell sharply: catastrophic overfitting."""
+
+
+def robust_check(x: Tensor, y: Tensor, *, eps: float, norm: str = "linf", steps: int = 10,
+                 collapse_ratio: float = 0.5) -> Callable[[nn.Module], dict[str, float]]:
+    """An ``on_epoch_end`` hook: PGD-``steps`` accuracy on held-out images after every epoch.
+
+    FGSM training can collapse within an epoch (Wong et al., 2020): FGSM accuracy stays high
+    while PGD accuracy drops to ~0. If the check falls below ``collapse_ratio`` times its best
+    so far, the hook raises ``TrainingCollapsed``; the checkpoint still holds the last good epoch.
+    """
+    from tutorial_lib.evaluate import pgd_budget, robust_accuracy
+
+    best = 0.0
+
+    def check(model: nn.Module) -> dict[str, float]:
+        nonlocal best
+        acc = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm, steps=steps)).accuracy
+        if best > 0.2 and acc < collapse_ratio * best:
+            raise TrainingCollapsed(
+                f"PGD-{steps} accuracy on the check set fell from {best:.1%} to {acc:.1%}: "
+                "catastrophic overfitting. Resume from the checkpoint (last good epoch) with a "
+                "smaller FGSM step, another seed, or PGD training")
+        best = max(best, acc)
+        return {"check_robust_accuracy": acc}
+
+    return check
+
+
 @dataclass
 class TrainResult:
     """The trained model, one history row per epoch, and whether the run reached its end."""

@@ -136,9 +136,16 @@ def build(name: str, folder: Path = CHECKPOINT_DIR, *, progress: bool = False) -
     result = train(cfg, checkpoint=ckpt, progress=progress)
     info = {"command": f"python -m tutorial_lib zoo build {name}", "config": asdict(cfg),
             "seed": cfg.seed, "epochs": cfg.epochs, "train_seconds": round(result.seconds, 1),
-            "hardware": hardware(), **measure(result.model, cfg)}
+            "hardware": hardware()}
     arch_kwargs = {"width": cfg.width} if cfg.arch == "fast_cnn" else {}
-    entry = write_entry(name, result.model, arch=cfg.arch, arch_kwargs=arch_kwargs, info=info,
-                        folder=folder)
+    write_entry(name, result.model, arch=cfg.arch, arch_kwargs=arch_kwargs, info=info, folder=folder)
     ckpt.unlink(missing_ok=True)
-    return entry
+    return remeasure(name, folder)
+
+
+def remeasure(name: str, folder: Path = CHECKPOINT_DIR) -> dict[str, Any]:
+    """Re-measure a shipped model exactly as ``load`` returns it and rewrite its card's numbers."""
+    c = card(name, folder)
+    c.update(measure(load(name, folder), TrainConfig(**c["config"])))
+    atomic_write_json(folder / f"{name}.json", c)
+    return c
