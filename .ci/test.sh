@@ -27,6 +27,8 @@ notebooks() {
     cd "$tmp/nb"
     export PYTHONPATH="$tmp/site"
     "$PY" -c "import tutorial_lib, sys; p = tutorial_lib.__file__; print('tutorial_lib from', p); sys.exit(not p.startswith('$tmp/site'))"
+    # the zoo ships inside the wheel and loads offline
+    "$PY" -c "from tutorial_lib import zoo; [zoo.load(n) for n in zoo.names()]; print(len(zoo.names()), 'zoo models load from the wheel')"
     "$PY" -m pytest -q -p no:cacheprovider --nbval --durations=0 ./*.ipynb
   )
   rm -rf "$tmp"

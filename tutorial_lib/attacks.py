@@ -34,7 +34,7 @@ def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) 
 
 def linf_step_(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
     """The steepest L∞ ascent step, in place: ``alpha`` times the sign of the gradient."""
-    return x_adv.add_(grad.sign(), alpha=alpha)
+    return x_adv.add_(grad.sign_(), alpha=alpha)  # grad is scratch: sign it in place too
 
 
 def linf_project_(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
