@@ -34,7 +34,9 @@ def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) 
 
 def linf_step_(x_adv: Tensor, grad: Tensor, alpha: float) -> Tensor:
     """The steepest L∞ ascent step, in place: ``alpha`` times the sign of the gradient."""
-    return x_adv.add_(grad.sign_(), alpha=alpha)  # grad is scratch: sign it in place too
+    # grad is scratch: sign it in place, unless autograd handed back a broadcast (overlapping) view
+    dense = grad.is_contiguous() or (grad.dim() == 4 and grad.is_contiguous(memory_format=torch.channels_last))
+    return x_adv.add_(grad.sign_() if dense else grad.sign(), alpha=alpha)
 
 
 def linf_project_(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
@@ -125,6 +127,9 @@ def check_attack_inputs(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, n
         raise ValueError(f"x holds {x.shape[0]} images but y holds {y.shape[0]} labels; "
                          "pass one label per image")
     soft = y.is_floating_point() and y.dim() == 2  # probability targets, for custom losses
+    if soft and restarts > 1:
+        raise ValueError("restarts > 1 pick the worst run by its prediction, which needs class "
+                         "labels; with probability targets use restarts=1")
     if not soft and (y.dim() != 1 or y.is_floating_point()):
         raise ValueError(f"y must be a 1-D tensor of class indices (or (N, C) probabilities for "
                          f"a custom loss), got {y.dtype} of shape {tuple(y.shape)}")
