@@ -25,10 +25,18 @@ def _flat_norm(v: Tensor, p: float) -> Tensor:
     return v.flatten(1).norm(p=p, dim=1).clamp_min(1e-12).view(-1, *([1] * (v.dim() - 1)))
 
 
+def _noise(sample: Callable[..., Tensor], shape: torch.Size | tuple[int, ...], like: Tensor,
+           generator: torch.Generator | None) -> Tensor:
+    """``torch.rand``/``randn`` on the generator's device, moved to ``like``'s (a CPU generator
+    then gives the same random start on a GPU, as on a Colab GPU runtime)."""
+    device = generator.device if generator is not None else like.device
+    return sample(shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
+
+
 # --- L-infinity: a box around x -----------------------------------------------------------------
 def linf_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
     """A uniform point in the L∞ ball of radius ``eps`` around ``x``."""
-    u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    u = _noise(torch.rand, x.shape, x, generator)
     return x + (2 * u - 1) * eps
 
 
@@ -47,9 +55,9 @@ def linf_project_(x_adv: Tensor, x: Tensor, eps: float) -> Tensor:
 # --- L2: a sphere around x ----------------------------------------------------------------------
 def l2_random_start(x: Tensor, eps: float, generator: torch.Generator | None) -> Tensor:
     """A uniform point in the L2 ball of radius ``eps`` around ``x``."""
-    g = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    g = _noise(torch.randn, x.shape, x, generator)
     d = x[0].numel()
-    r = torch.rand((x.shape[0],), generator=generator, device=x.device, dtype=x.dtype) ** (1 / d)
+    r = _noise(torch.rand, (x.shape[0],), x, generator) ** (1 / d)
     return x + eps * r.view(-1, *([1] * (x.dim() - 1))) * g / _flat_norm(g, 2)
 
 
