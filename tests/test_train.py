@@ -84,3 +84,14 @@ def test_robust_check_flags_a_collapse_and_the_checkpoint_keeps_the_last_good_ep
     with pytest.raises(TrainingCollapsed, match="catastrophic overfitting"):
         check(Collapsed())
     assert ckpt.exists()
+
+
+def test_trades_learns_and_its_kl_term_vanishes_only_without_a_change(mnist_test):
+    from tutorial_lib.train import kl_from
+
+    logits = torch.randn(5, 10)
+    p = torch.softmax(logits, 1)
+    assert torch.allclose(kl_from(p, logits), torch.zeros(5), atol=1e-6)
+    assert (kl_from(p, logits.flip(1)) > 0).all()
+    result = train(TrainConfig(method="trades", eps=0.1, steps=2, beta=3.0, train_size=3000))
+    assert accuracy(result.model, mnist_test) > 0.6

@@ -93,8 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         if "robust" in ev:
             r = ev["robust"]
             info["robust"] = {"accuracy": r.accuracy, "attack": r.attack, "n": r.n}
-        arch_kwargs = {"width": cfg.width} if cfg.arch == "fast_cnn" else {}
-        zoo.write_entry(args.out.stem, result.model, arch=cfg.arch, arch_kwargs=arch_kwargs,
+        zoo.write_entry(args.out.stem, result.model, arch=cfg.arch, arch_kwargs=cfg.arch_kwargs(),
                         info=info, folder=args.out.parent)
         print(f"wrote {args.out} and {args.out.with_suffix('.json')}: "
               f"clean {100 * ev['clean_accuracy']:.2f}%" +

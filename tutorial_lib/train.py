@@ -62,6 +62,10 @@ class TrainConfig:
         if not 0 <= self.eps_warmup <= 1:
             raise ValueError(f"eps_warmup is a fraction of training, in [0, 1]; got {self.eps_warmup}")
 
+    def arch_kwargs(self) -> dict[str, int]:
+        """The keyword arguments ``build_model(self.arch, ...)`` takes for this config."""
+        return {"width": self.width} if self.arch == "fast_cnn" else {}
+
     def step_size(self) -> float:
         """The attack step: Madry et al.'s 2.5*eps/steps for PGD (k steps can cross the ball
         2.5 times), Wong et al.'s 1.25*eps for FGSM with random start."""
@@ -180,7 +184,7 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
     total = per_epoch * cfg.epochs
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.arch, **({"width": cfg.width} if cfg.arch == "fast_cnn" else {}))
+    model = build_model(cfg.arch, **cfg.arch_kwargs())
     layout = torch.channels_last if cfg.channels_last and cfg.arch != "linear" else torch.contiguous_format
     model = model.to(memory_format=layout)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)

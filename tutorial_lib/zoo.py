@@ -139,8 +139,8 @@ def build(name: str, folder: Path = CHECKPOINT_DIR, *, progress: bool = False) -
     info = {"command": f"python -m tutorial_lib zoo build {name}", "config": asdict(cfg),
             "seed": cfg.seed, "epochs": cfg.epochs, "train_seconds": round(result.seconds, 1),
             "hardware": hardware()}
-    arch_kwargs = {"width": cfg.width} if cfg.arch == "fast_cnn" else {}
-    write_entry(name, result.model, arch=cfg.arch, arch_kwargs=arch_kwargs, info=info, folder=folder)
+    write_entry(name, result.model, arch=cfg.arch, arch_kwargs=cfg.arch_kwargs(), info=info,
+                folder=folder)
     ckpt.unlink(missing_ok=True)
     return remeasure(name, folder)
 
