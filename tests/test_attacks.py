@@ -151,3 +151,24 @@ def test_mismatched_batches_and_bad_labels_are_refused(standard_model, mnist_tes
         pgd(standard_model, x, torch.tensor([0, 1, 2, 10]), eps=0.1, alpha=0.01, steps=2)
     with pytest.raises(ValueError, match=r"labels must lie in 0..9"):
         fgsm(standard_model, x, torch.tensor([0, -1, 2, 3]), eps=0.1)
+
+
+def test_margin_loss_is_positive_exactly_when_misclassified(standard_model, mnist_test):
+    from tutorial_lib.attacks import margin_loss
+    x, y = mnist_test[0][:200], mnist_test[1][:200]
+    with torch.no_grad():
+        logits = standard_model(x)
+    m = margin_loss(logits, y)
+    assert torch.equal(m > 0, logits.argmax(1) != y)
+    two = torch.tensor([[1.0, 3.0], [2.0, -1.0]])
+    assert torch.allclose(margin_loss(two, torch.tensor([0, 0])), torch.tensor([2.0, -3.0]))
+
+
+def test_loss_recorder_sees_one_loss_per_step_and_pgd_climbs_it(standard_model, mnist_test):
+    from tutorial_lib.attacks import LossRecorder
+    x, y = mnist_test[0][:64], mnist_test[1][:64]
+    rec = LossRecorder()
+    pgd(standard_model, x, y, eps=0.1, alpha=0.01, steps=12, loss_fn=rec, random_start=False)
+    curves = rec.curves()
+    assert curves.shape == (12, 64)
+    assert curves[-1].mean() > curves[0].mean()

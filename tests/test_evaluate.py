@@ -37,3 +37,53 @@ def test_independent_ensemble_is_at_least_as_strong_as_one_pgd_run(standard_mode
     pgd_acc = robust_accuracy(standard_model, (x, y), attack=pgd_budget(0.05, steps=20)).accuracy
     clean = accuracy(standard_model, (x, y))
     assert ens <= clean and ens <= pgd_acc + 0.03
+
+
+def test_worst_case_fools_an_example_if_any_of_its_attacks_does(standard_model, mnist_test):
+    from tutorial_lib.evaluate import worst_case
+    x, y = mnist_test[0][:300], mnist_test[1][:300]
+    a = partial(pgd, eps=0.05, alpha=0.01, steps=10, random_start=False)
+    b = partial(pgd, eps=0.05, alpha=0.01, steps=10, norm="linf", loss_fn=_margin(),
+                random_start=False)
+    xa, xb, xw = (atk(standard_model, x, y) for atk in (a, b, worst_case(a, b)))
+    with torch.no_grad():
+        ok_a, ok_b, ok = (standard_model(z).argmax(1) == y for z in (xa, xb, xw))
+    assert torch.equal(ok, ok_a & ok_b)
+    assert ok.sum() < ok_a.sum()  # the two losses fool different examples
+
+
+def _margin():
+    from tutorial_lib.attacks import margin_loss
+    return margin_loss
+
+
+def test_each_target_equals_the_union_of_the_nine_targeted_runs(standard_model, mnist_test):
+    from tutorial_lib.evaluate import each_target
+    x, y = mnist_test[0][:100], mnist_test[1][:100]
+    targeted = partial(pgd, eps=0.04, alpha=0.01, steps=8, targeted=True, random_start=False)
+    x_each = each_target(targeted)(standard_model, x, y)
+    runs = [targeted(standard_model, x, (y + k) % 10) for k in range(1, 10)]
+    with torch.no_grad():
+        ok = standard_model(x_each).argmax(1) == y
+        manual = standard_model(x).argmax(1) == y
+        for z in runs:
+            manual &= standard_model(z).argmax(1) == y
+    assert torch.equal(ok, manual)
+
+
+def test_strong_budget_is_at_least_as_strong_as_the_pgd_budget(standard_model, mnist_test):
+    from tutorial_lib.evaluate import pgd_budget, strong_budget
+    x, y = mnist_test[0][:300], mnist_test[1][:300]
+    weak = robust_accuracy(standard_model, (x, y), attack=pgd_budget(0.05))
+    strong = robust_accuracy(standard_model, (x, y), attack=strong_budget(0.05))
+    assert strong.accuracy <= weak.accuracy
+    assert "margin_loss" in strong.attack and "restarts=5" in strong.attack
+
+
+def test_gradient_passes_are_counted_per_image(standard_model, mnist_test):
+    from tutorial_lib.evaluate import count_gradient_passes
+    x, y = mnist_test[0][:40], mnist_test[1][:40]
+    with count_gradient_passes(standard_model) as c:
+        pgd(standard_model, x, y, eps=0.1, alpha=0.02, steps=7)
+        accuracy(standard_model, (x, y))  # no gradient: not counted
+    assert c["images"] == 7 * 40

@@ -98,3 +98,64 @@ def test_on_two_mnist_digits_box_attack_is_exact_and_fewer_pixels_are_more_robus
     few = toy.top_correlated_pixels(xb, yb, 20)
     w_few, b_few = toy.train_hinge(xb[:, few], yb, bias=True, steps=150)
     assert toy.box_linf_accuracy(w_few, b_few, xb[:, few], yb, 0.1) > toy.box_linf_accuracy(w, b, xb, yb, 0.1)
+
+
+def _digit_pair(n: int = 200):
+    from tutorial_lib.data import load_dataset
+    x, y = load_dataset("mnist", "test")
+    xb, yb = toy.binary_digits(x[:2000], y[:2000], 3, 7)
+    w, b = toy.train_hinge(xb, yb, steps=100)
+    return xb[:n], yb[:n], w, b
+
+
+@pytest.mark.parametrize("norm,eps", [("linf", 0.1), ("l2", 1.5)])
+def test_linear_worst_case_is_feasible_and_beats_random_feasible_perturbations(norm, eps):
+    x, y, w, b = _digit_pair()
+    x_adv = toy.linear_worst_case(x, y, w, eps=eps, norm=norm)
+    d = x_adv - x
+    size = d.abs().amax(1) if norm == "linf" else d.norm(dim=1)
+    assert size.max() <= eps + 1e-9 and x_adv.min() >= 0 and x_adv.max() <= 1
+    worst = y * (x_adv @ w)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(20):  # random feasible perturbations, pushed to the ball's edge, then boxed
+        r = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+        r = eps * (r.sign() if norm == "linf" else r / r.norm(dim=1, keepdim=True))
+        other = y * ((x + r).clamp(0, 1) @ w)
+        assert (worst <= other + 1e-9).all()
+
+
+def test_linear_worst_case_l2_spends_the_whole_budget_when_the_box_allows():
+    x, y, w, _ = _digit_pair(50)
+    x_adv = toy.linear_worst_case(x, y, w, eps=1.0, norm="l2")
+    assert torch.allclose((x_adv - x).norm(dim=1), torch.ones(len(x), dtype=x.dtype), atol=1e-6)
+    free = x - y[:, None] * w[None, :] / w.norm()  # the box-free optimum lowers the margin more
+    assert ((y * (free @ w)) <= (y * (x_adv @ w)) + 1e-9).all()
+
+
+@pytest.mark.parametrize("norm,eps,tol", [("linf", 0.1, 1e-5), ("l2", 1.0, 5e-3)])
+def test_pgd_on_the_binary_linear_model_reaches_the_exact_boxed_optimum(norm, eps, tol):
+    from tutorial_lib import pgd
+    from tutorial_lib.models import binary_linear
+    x, y, w, b = _digit_pair(100)
+    model = binary_linear(w, b)
+    x_adv = pgd(model, x.float().view(-1, 1, 28, 28), (y > 0).long(), eps=eps,
+                alpha=eps / 10 if norm == "linf" else eps / 20, steps=60, norm=norm,
+                random_start=False).flatten(1).double()
+    exact = toy.linear_worst_case(x, y, w, eps=eps, norm=norm)
+    assert ((y * (x_adv @ w + b)) - (y * (exact @ w + b))).abs().max() < tol
+
+
+def test_binary_linear_model_classifies_as_the_sign_of_its_margin():
+    from tutorial_lib.models import binary_linear
+    x, y, w, b = _digit_pair(100)
+    with torch.no_grad():
+        pred = binary_linear(w, b)(x.float()).argmax(1)
+    assert torch.equal(pred == 1, (x @ w + b) > 0)
+
+
+def test_linear_worst_case_refuses_bad_budgets():
+    x, y, w, _ = _digit_pair(5)
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        toy.linear_worst_case(x, y, w, eps=-0.1)
+    with pytest.raises(ValueError, match="unknown norm"):
+        toy.linear_worst_case(x, y, w, eps=0.1, norm="l1")

@@ -69,13 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     z.add_argument("action", nargs="?", choices=["list", "build", "remeasure"], default="list")
     z.add_argument("names", nargs="*", help="models to build (default: all recipes)")
     z.add_argument("--progress", action="store_true")
+    z.add_argument("--only", nargs="+", choices=zoo.MEASUREMENTS, default=list(zoo.MEASUREMENTS),
+                   help="remeasure: which of the card's measurements to redo (default: all)")
     args = parser.parse_args(argv)
 
     if args.cmd == "zoo":
         if args.action in ("build", "remeasure"):
             for name in args.names or sorted(zoo.RECIPES):
                 card = (zoo.build(name, progress=args.progress) if args.action == "build"
-                        else zoo.remeasure(name))
+                        else zoo.remeasure(name, parts=tuple(args.only)))
                 print(f"{name}: clean {100 * card['clean_accuracy']:.2f}%, "
                       f"{100 * card['robust']['accuracy']:.2f}% under {card['robust']['attack']}, "
                       f"trained in {card['train_seconds']:.0f} s")

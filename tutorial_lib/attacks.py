@@ -108,6 +108,34 @@ def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     return F.cross_entropy(logits, y, reduction="none")
 
 
+def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
+    """Per-example margin loss (Carlini–Wagner): the best other logit minus the label's logit.
+
+    Positive exactly when the example is misclassified; unlike cross-entropy it does not saturate
+    once the model is confidently right, so its gradient keeps pointing at the nearest other class.
+    """
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    others = logits.scatter(1, y[:, None], float("-inf"))
+    return others.amax(1) - true
+
+
+class LossRecorder:
+    """A loss function that also remembers the per-example loss of every call (one per PGD step)."""
+
+    def __init__(self, loss_fn: LossFn = None) -> None:  # type: ignore[assignment]
+        self.loss_fn: LossFn = loss_fn or cross_entropy
+        self.history: list[Tensor] = []
+
+    def __call__(self, logits: Tensor, y: Tensor) -> Tensor:
+        loss = self.loss_fn(logits, y)
+        self.history.append(loss.detach().clone())
+        return loss
+
+    def curves(self) -> Tensor:
+        """The recorded losses as a ``(calls, examples)`` tensor."""
+        return torch.stack(self.history)
+
+
 def input_gradient(model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn = cross_entropy
                    ) -> tuple[Tensor, Tensor]:
     """The gradient of the summed loss with respect to the input, and the logits at ``x``."""

@@ -50,6 +50,15 @@ def linear_model(num_classes: int = 10) -> nn.Sequential:
     return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, num_classes))
 
 
+def binary_linear(w: Tensor, b: float = 0.0) -> nn.Sequential:
+    """The linear classifier sign(wᵀx + b) as a two-class model (class 1 is the +1 side)."""
+    model = linear_model(num_classes=2)
+    with torch.no_grad():
+        model[1].weight.copy_(torch.stack([-w, w]).float() / 2)
+        model[1].bias.copy_(torch.tensor([-b, b], dtype=torch.float32) / 2)
+    return model.eval()
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "fast_cnn": fast_cnn,
     "madry_cnn": madry_cnn,

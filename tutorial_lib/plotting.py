@@ -119,3 +119,34 @@ def weight_bars(weights: dict[str, Tensor]) -> Figure:
         ax.set_title(name), ax.set_xlabel("feature index (0 = robust $x_1$)")
     fig.tight_layout()
     return fig
+
+
+def ball_step_panels(panels: Sequence[dict]) -> Figure:
+    """One PGD step drawn in 2-D, a panel per norm: the ε-ball around x, the start, the gradient
+    step and its projection back onto the ball. Each panel: norm, eps, x, start, stepped, projected."""
+    from matplotlib.patches import Circle, Rectangle
+
+    use_style()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        x, eps = p["x"].tolist(), p["eps"]
+        ball = (Rectangle((x[0] - eps, x[1] - eps), 2 * eps, 2 * eps) if p["norm"] == "linf"
+                else Circle(x, eps))
+        ball.set(facecolor="tab:blue", alpha=0.12, edgecolor="tab:blue")
+        ax.add_patch(ball)
+        pts = {k: p[k].tolist() for k in ("start", "stepped", "projected")}
+        ax.plot(*x, "ko")
+        ax.annotate("x", x, textcoords="offset points", xytext=(5, -12))
+        ax.annotate("", pts["stepped"], pts["start"],
+                    arrowprops=dict(arrowstyle="->", color="tab:red", lw=2))
+        ax.annotate("", pts["projected"], pts["stepped"],
+                    arrowprops=dict(arrowstyle="->", color="tab:green", lw=2, ls="--"))
+        for k, c in (("start", "tab:blue"), ("stepped", "tab:red"), ("projected", "tab:green")):
+            ax.plot(*pts[k], "o", color=c, label=k)
+        ax.set_aspect("equal")
+        span = 2.2 * eps
+        ax.set_xlim(x[0] - span, x[0] + span), ax.set_ylim(x[1] - span, x[1] + span)
+        ax.set_title(f"{p['norm']} ball, ε = {eps}: step (red), projection (green)", fontsize=9)
+        ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig

@@ -174,6 +174,30 @@ def binary_digits(x: Tensor, y: Tensor, positive: int, negative: int) -> tuple[T
     return x[keep].flatten(1).double(), torch.where(y[keep] == positive, 1.0, -1.0).double()
 
 
+def linear_worst_case(x: Tensor, y: Tensor, w: Tensor, *, eps: float, norm: str = "linf",
+                      iters: int = 100) -> Tensor:
+    """The perturbed images that most lower the margin y·wᵀx within the ``norm`` ball of radius
+    ``eps`` *and* the pixel box [0, 1], exactly.
+
+    Without the box the answers are -eps·y·sign(w) (L∞) and -eps·y·w/||w||₂ (L2). With it, each
+    pixel follows the same direction but stops at 0 or 1; for L2 the freed budget goes to the other
+    pixels: δ_i = clip(-λ·y·w_i, -x_i, 1 - x_i), with λ found by bisection so that ||δ||₂ = eps.
+    """
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    if norm == "linf":
+        return worst_case_linf(x, y, w, eps).clamp(0, 1)
+    if norm != "l2":
+        raise ValueError(f"unknown norm {norm!r}; use 'linf' or 'l2'")
+    direction = -y[:, None] * w[None, :]
+    lo, hi = torch.zeros_like(y), torch.full_like(y, 1e8)  # ||clip(λ·direction)|| grows with λ
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        too_far = (mid[:, None] * direction).clamp(-x, 1 - x).norm(dim=1) > eps
+        hi, lo = torch.where(too_far, mid, hi), torch.where(too_far, lo, mid)
+    return x + (lo[:, None] * direction).clamp(-x, 1 - x)
+
+
 def box_linf_accuracy(w: Tensor, b: float, x: Tensor, y: Tensor, eps: float) -> float:
     """Exact accuracy of sign(wᵀx + b) under the worst L∞ perturbation that keeps pixels in [0, 1].
 

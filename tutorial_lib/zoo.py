@@ -12,7 +12,8 @@ from torch import nn
 
 from tutorial_lib.checkpoint import CheckpointError, atomic_write_json, load_model, save_model
 from tutorial_lib.data import balanced_subset, load_dataset
-from tutorial_lib.evaluate import accuracy, independent_ensemble, pgd_budget, robust_accuracy
+from tutorial_lib.evaluate import (accuracy, independent_ensemble, pgd_budget, robust_accuracy,
+                                  strong_budget)
 from tutorial_lib.train import TrainConfig, train
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -108,24 +109,40 @@ def eval_radius(cfg: TrainConfig) -> tuple[float, str]:
     return (0.1 if cfg.dataset == "fashion" else 0.3), "linf"
 
 
-def measure(model: nn.Module, cfg: TrainConfig, *, ensemble: bool = True) -> dict[str, Any]:
-    """The card's numbers: clean accuracy (full test set), PGD-50 on the full set and on the fixed
-    subset, and (robust models) the independent ensemble on the first ``ENSEMBLE_N`` images."""
+MEASUREMENTS = ("pgd", "independent", "strong")
+"""What a card records: ``pgd`` (clean accuracy, PGD-50 on the full test set and on the fixed
+subset), ``independent`` (torchattacks' APGD ensemble) and ``strong`` (the course's
+``strong_budget``), the last two on the first ``ENSEMBLE_N`` test images of robust models."""
+
+
+def measure(model: nn.Module, cfg: TrainConfig, *,
+            parts: tuple[str, ...] = MEASUREMENTS) -> dict[str, Any]:
+    """The card's numbers, for the chosen ``parts`` of ``MEASUREMENTS``."""
+    unknown = set(parts) - set(MEASUREMENTS)
+    if unknown:
+        raise ValueError(f"unknown measurements {sorted(unknown)}; choose from {MEASUREMENTS}")
     x, y = load_dataset(cfg.dataset, "test")
     eps, norm = eval_radius(cfg)
-    full = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm))
-    xs, ys = balanced_subset(x, y, SUBSET_SIZE, seed=SUBSET_SEED)
-    sub = robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm))
-    out: dict[str, Any] = {
-        "clean_accuracy": accuracy(model, (x, y)),
-        "robust": {"accuracy": full.accuracy, "attack": full.attack, "n": full.n},
-        "robust_subset": {"accuracy": sub.accuracy, "attack": sub.attack, "n": sub.n,
-                          "subset_seed": SUBSET_SEED},
-    }
-    if ensemble and cfg.method != "standard":
-        acc = independent_ensemble(model, x[:ENSEMBLE_N], y[:ENSEMBLE_N], eps=eps, norm=norm)
+    out: dict[str, Any] = {}
+    if "pgd" in parts:
+        full = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm))
+        xs, ys = balanced_subset(x, y, SUBSET_SIZE, seed=SUBSET_SEED)
+        sub = robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm))
+        out["clean_accuracy"] = accuracy(model, (x, y))
+        out["robust"] = {"accuracy": full.accuracy, "attack": full.attack, "n": full.n}
+        out["robust_subset"] = {"accuracy": sub.accuracy, "attack": sub.attack, "n": sub.n,
+                                "subset_seed": SUBSET_SEED}
+    if cfg.method == "standard":
+        return out
+    xe, ye = x[:ENSEMBLE_N], y[:ENSEMBLE_N]
+    if "independent" in parts:
+        acc = independent_ensemble(model, xe, ye, eps=eps, norm=norm)
         out["independent"] = {"accuracy": acc, "n": ENSEMBLE_N,
                               "attack": f"torchattacks APGD-CE + APGD-T (100 steps), eps={eps}, {norm}"}
+    if "strong" in parts:
+        strong = robust_accuracy(model, (xe, ye), attack=strong_budget(eps, norm))
+        out["strong"] = {"accuracy": strong.accuracy, "n": strong.n,
+                         "attack": f"strong_budget(eps={eps}, norm={norm})"}
     return out
 
 
@@ -145,9 +162,10 @@ def build(name: str, folder: Path = CHECKPOINT_DIR, *, progress: bool = False) -
     return remeasure(name, folder)
 
 
-def remeasure(name: str, folder: Path = CHECKPOINT_DIR) -> dict[str, Any]:
+def remeasure(name: str, folder: Path = CHECKPOINT_DIR, *,
+              parts: tuple[str, ...] = MEASUREMENTS) -> dict[str, Any]:
     """Re-measure a shipped model exactly as ``load`` returns it and rewrite its card's numbers."""
     c = card(name, folder)
-    c.update(measure(load(name, folder), TrainConfig(**c["config"])))
+    c.update(measure(load(name, folder), TrainConfig(**c["config"]), parts=parts))
     atomic_write_json(folder / f"{name}.json", c)
     return c
