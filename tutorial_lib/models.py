@@ -45,6 +45,12 @@ def madry_cnn(num_classes: int = 10) -> nn.Sequential:
     )
 
 
+def mlp(hidden: int = 256, num_classes: int = 10) -> nn.Sequential:
+    """A one-hidden-layer perceptron on raw pixels (204k parameters): no convolutions at all."""
+    return nn.Sequential(Normalize(), nn.Flatten(), nn.Linear(28 * 28, hidden), nn.ReLU(),
+                         nn.Linear(hidden, num_classes))
+
+
 def linear_model(num_classes: int = 10) -> nn.Sequential:
     """A linear classifier on raw pixels: logits = W x + b."""
     return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, num_classes))
@@ -63,6 +69,7 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "fast_cnn": fast_cnn,
     "madry_cnn": madry_cnn,
     "linear": linear_model,
+    "mlp": mlp,
 }
 
 

@@ -45,6 +45,9 @@ class TrainConfig:
     train_size: int | None = None  # class-balanced subset of the training set; None: all of it
     seed: int = 0
     channels_last: bool = True    # NHWC memory layout: ~15% faster convolutions on CPU
+    init_from: str | None = None  # start from this zoo model's weights instead of random ones
+    init_layers: int | None = None  # copy only the first `init_layers` layers of it (None: all)
+    freeze: int = 0               # keep the first `freeze` layers (modules) of the model fixed
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -59,6 +62,12 @@ class TrainConfig:
             raise ValueError(f"alpha must be > 0, got {self.alpha}")
         if self.steps < 1 or self.epochs < 1 or self.batch_size < 1:
             raise ValueError("steps, epochs and batch_size must each be at least 1")
+        if self.freeze < 0:
+            raise ValueError(f"freeze counts leading layers to keep fixed; got {self.freeze}")
+        if self.init_layers is not None and self.init_from is None:
+            raise ValueError("init_layers needs init_from: the zoo model to copy the layers from")
+        if self.freeze and self.init_from is None:
+            raise ValueError("freeze > 0 keeps random layers fixed; set init_from to a zoo model")
         if not 0 <= self.eps_warmup <= 1:
             raise ValueError(f"eps_warmup is a fraction of training, in [0, 1]; got {self.eps_warmup}")
 
@@ -168,6 +177,32 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
     return tqdm(total=total, initial=initial, unit="step")
 
 
+def initial_model(cfg: TrainConfig) -> nn.Module:
+    """The model training starts from: random, or a zoo model's first ``cfg.init_layers`` layers
+    (the rest freshly initialised) with its first ``cfg.freeze`` layers frozen (feature reuse)."""
+    model = build_model(cfg.arch, **cfg.arch_kwargs())
+    if cfg.init_from is None:
+        return model
+    from tutorial_lib import zoo  # zoo builds on train: import here, not at the top
+
+    card = zoo.card(cfg.init_from)
+    if (card["arch"], card["arch_kwargs"]) != (cfg.arch, cfg.arch_kwargs()):
+        raise ValueError(f"init_from={cfg.init_from!r} is a {card['arch']} {card['arch_kwargs']}, "
+                         f"but the config asks for {cfg.arch} {cfg.arch_kwargs()}; make them agree")
+    source, layers = list(zoo.load(cfg.init_from).children()), list(model.children())
+    copy = len(layers) if cfg.init_layers is None else cfg.init_layers
+    if max(cfg.freeze, copy) > len(layers):
+        raise ValueError(f"freeze={cfg.freeze}, init_layers={copy}: the model has {len(layers)} layers")
+    for mine, theirs in zip(layers[:copy], source[:copy]):
+        mine.load_state_dict(theirs.state_dict())
+    for p in model.parameters():
+        p.requires_grad_(True)
+    for layer in layers[:cfg.freeze]:
+        for p in layer.parameters():
+            p.requires_grad_(False)
+    return model
+
+
 def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: bool = False,
           stop_after: int | None = None,
           on_epoch_end: Callable[[nn.Module], dict[str, float]] | None = None,
@@ -184,10 +219,10 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
     total = per_epoch * cfg.epochs
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.arch, **cfg.arch_kwargs())
+    model = initial_model(cfg)
     layout = torch.channels_last if cfg.channels_last and cfg.arch != "linear" else torch.contiguous_format
     model = model.to(memory_format=layout)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: one_cycle(s, total))
     attack_gen = torch.Generator().manual_seed(cfg.seed + 1)
     step, history, running, seconds = 0, [], {"loss": 0.0, "correct": 0, "n": 0}, 0.0

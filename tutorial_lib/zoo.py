@@ -33,6 +33,8 @@ RECIPES: dict[str, TrainConfig] = {
     "mnist_l2_1.0": TrainConfig(norm="l2", eps=1.0, **SWEEP),
     "mnist_l2_2.0": TrainConfig(norm="l2", eps=2.0, **SWEEP),
     "fashion_standard": TrainConfig(method="standard", dataset="fashion", epochs=4),
+    # an independent judge for chapter 7: no convolutions, another seed, standard training
+    "mnist_mlp_standard": TrainConfig(method="standard", arch="mlp", epochs=4, seed=1),
     "fashion_linf_0.1": TrainConfig(dataset="fashion", eps=0.1, **SWEEP),
 }
 """Every zoo model's recipe; ``python -m tutorial_lib zoo build NAME`` retrains it and its card."""

@@ -1,0 +1,104 @@
+"""What models see: gradients, alignment measures, layer probes, feature reuse."""
+import pytest
+import torch
+
+from tutorial_lib import interpret as it
+from tutorial_lib import results, zoo
+from tutorial_lib.attacks import input_gradient
+from tutorial_lib.train import TrainConfig, initial_model
+
+
+def test_loss_gradients_match_autograd_and_leave_the_model_alone(standard_model, mnist_test):
+    x, y = mnist_test[0][:30], mnist_test[1][:30]
+    flags = [p.requires_grad for p in standard_model.parameters()]
+    g = it.loss_gradients(standard_model, x, y, batch_size=7)
+    ref, _ = input_gradient(standard_model, x, y)
+    assert torch.allclose(g, ref, atol=1e-6)
+    assert [p.requires_grad for p in standard_model.parameters()] == flags
+    assert all(p.grad is None for p in standard_model.parameters())
+
+
+def test_display_scale_clips_at_three_sigma_into_unit_range():
+    g = torch.randn(4, 1, 28, 28)
+    g[0, 0, 0, 0] = 100.0
+    d = it.display_scale(g)
+    assert d.abs().max() <= 1 and d[0, 0, 0, 0] == 1
+    assert torch.equal(d.sign(), g.sign())
+
+
+def test_class_direction_cosine_is_one_along_the_direction_and_near_zero_for_noise(mnist_test):
+    x, y = mnist_test
+    means = it.class_means(x, y)
+    target = (y + 1) % 10
+    toward = means[target] - x
+    assert torch.allclose(it.class_direction_cosine(toward, x, target, means), torch.ones(len(y)), atol=1e-5)
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    assert it.class_direction_cosine(noise, x, target, means).abs().mean() < 0.06
+    with pytest.raises(ValueError, match="one shape"):
+        it.class_direction_cosine(noise[:, :, :5], x, target, means)
+
+
+def test_stroke_mass_is_high_on_the_digit_and_about_one_for_uniform_noise(mnist_test):
+    x = mnist_test[0][:100]
+    on_digit = x.clone()  # a "gradient" that lives exactly where the ink is
+    assert it.stroke_mass(on_digit, x).min() > 1.5
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    assert abs(float(it.stroke_mass(noise, x).mean()) - 1.0) < 0.1
+
+
+def test_robust_models_gradients_concentrate_on_strokes_more_than_the_standard_ones(mnist_test):
+    x, y = mnist_test[0][:200], mnist_test[1][:200]
+    mass = {n: float(it.stroke_mass(it.loss_gradients(zoo.load(n), x, y), x).mean())
+            for n in ("mnist_standard", "mnist_linf_0.3", "mnist_l2_2.0")}
+    assert mass["mnist_linf_0.3"] > 1.3 * mass["mnist_standard"]
+    assert mass["mnist_l2_2.0"] > 1.3 * mass["mnist_standard"]
+
+
+def test_first_layer_of_the_linf_model_ignores_pixel_noise_more(mnist_test):
+    x = mnist_test[0][:200]
+    change = {n: it.activation_change(zoo.load(n), x, eps=0.1, generator=torch.Generator().manual_seed(0))
+              for n in ("mnist_standard", "mnist_linf_0.3")}
+    assert change["mnist_linf_0.3"] < 0.8 * change["mnist_standard"]
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        it.activation_change(zoo.load("mnist_standard"), x, eps=-1)
+
+
+def test_layer_probes_refuse_bad_requests(standard_model, mnist_test):
+    with pytest.raises(ValueError, match="upto must be in"):
+        it.layer_output(standard_model, mnist_test[0][:2], 0)
+    assert it.first_conv(standard_model).out_channels == 16
+    with pytest.raises(ValueError, match="no convolution"):
+        it.first_conv(torch.nn.Sequential(torch.nn.Flatten()))
+    with pytest.raises(ValueError, match="no examples of classes"):
+        it.class_means(mnist_test[0][:5], torch.zeros(5, dtype=torch.long))
+
+
+def test_initial_model_copies_and_freezes_the_requested_layers():
+    cfg = TrainConfig(init_from="mnist_linf_0.3", init_layers=5, freeze=5)
+    model, source = initial_model(cfg), zoo.load("mnist_linf_0.3")
+    assert torch.equal(model[1].weight, source[1].weight) and torch.equal(model[3].weight, source[3].weight)
+    assert not torch.equal(model[6].weight, source[6].weight)  # the head is fresh
+    assert [p.requires_grad for p in model[:5].parameters()] == [False] * 4
+    assert all(p.requires_grad for p in model[5:].parameters())
+    with pytest.raises(ValueError, match="needs init_from"):
+        TrainConfig(init_layers=3)
+    with pytest.raises(ValueError, match="set init_from"):
+        TrainConfig(freeze=2)
+
+
+def test_recorded_feature_reuse_point_is_reproduced():
+    """Re-run one recorded run (Fashion-MNIST, frozen robust features, 1,000 images, seed 0)."""
+    rec = next(r for r in results.load("feature_reuse")["runs"]
+               if (r["dataset"], r["start"], r["train_size"], r["seed"])
+               == ("fashion", "frozen robust features", 1000, 0))
+    fresh = it.reuse_run("fashion", "frozen robust features", train_size=1000,
+                         epochs=rec["epochs"], seed=0)
+    for a, b in zip(fresh["history"], rec["history"]):
+        assert abs(a["clean"] - b["clean"]) <= 0.01 and abs(a["robust"] - b["robust"]) <= 0.02
+
+
+def test_unknown_results_and_starts_are_refused():
+    with pytest.raises(KeyError, match="available"):
+        results.load("no_such_result")
+    with pytest.raises(KeyError, match="unknown start"):
+        it.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)

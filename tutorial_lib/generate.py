@@ -1,0 +1,113 @@
+"""Robust models as generators: large-ε targeted examples, interpolation, class-conditional
+generation from seeds. Every image here comes out of the library's one ``pgd`` loop."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from tutorial_lib.attacks import pgd
+from tutorial_lib.data import batches
+
+
+def large_eps_example(model: nn.Module, x: Tensor, target: Tensor, *, eps: float,
+                      norm: str = "l2", steps: int = 100, alpha: float | None = None) -> Tensor:
+    """The paper's Figure 3: targeted PGD toward ``target`` within a large ``eps`` ball, from
+    ``x`` itself (no random start); step ``2.5·eps/steps`` unless ``alpha`` is given."""
+    step = alpha if alpha is not None else 2.5 * eps / steps
+    return pgd(model, x, target, eps=eps, alpha=step, steps=steps, norm=norm, targeted=True,
+               random_start=False)
+
+
+def interpolate(x: Tensor, x_end: Tensor, n: int = 7) -> Tensor:
+    """The paper's Figure 4: ``n`` images on the straight line from ``x`` to ``x_end``,
+    shaped ``(n, *x.shape)``; step ``k`` is ``(1 - a)·x + a·x_end`` with ``a = k / (n - 1)``."""
+    if x.shape != x_end.shape:
+        raise ValueError(f"x {tuple(x.shape)} and x_end {tuple(x_end.shape)} must have one shape")
+    if n < 2:
+        raise ValueError(f"n must be at least 2 (the two ends), got {n}")
+    a = torch.linspace(0, 1, n, dtype=x.dtype).view(-1, *([1] * x.dim()))
+    return (1 - a) * x.unsqueeze(0) + a * x_end.unsqueeze(0)
+
+
+@dataclass(frozen=True)
+class ClassGaussians:
+    """A Gaussian per class over flattened images: mean plus a low-rank covariance (the class's
+    top principal directions, each with its standard deviation)."""
+
+    means: Tensor        # (classes, d)
+    directions: Tensor   # (classes, rank, d), orthonormal rows
+    stds: Tensor         # (classes, rank)
+    shape: tuple[int, ...]
+
+
+def fit_class_gaussians(x: Tensor, y: Tensor, *, rank: int = 20, classes: int = 10) -> ClassGaussians:
+    """Fit each class's mean and its ``rank`` leading principal directions (by SVD)."""
+    if rank < 0:
+        raise ValueError(f"rank must be >= 0, got {rank}")
+    means, dirs, stds = [], [], []
+    for c in range(classes):
+        xc = x[y == c].flatten(1).double()
+        if len(xc) <= rank:
+            raise ValueError(f"class {c} has {len(xc)} examples; need more than rank={rank}")
+        mu = xc.mean(0)
+        _, s, vh = torch.linalg.svd(xc - mu, full_matrices=False)
+        means.append(mu), dirs.append(vh[:rank]), stds.append(s[:rank] / (len(xc) - 1) ** 0.5)
+    return ClassGaussians(torch.stack(means).float(), torch.stack(dirs).float(),
+                          torch.stack(stds).float(), tuple(x.shape[1:]))
+
+
+def sample_seeds(g: ClassGaussians, classes: Tensor, *, generator: torch.Generator | None = None
+                 ) -> Tensor:
+    """One seed image per entry of ``classes``: a draw from that class's Gaussian, clipped to [0, 1]."""
+    z = torch.randn(len(classes), g.stds.shape[1], generator=generator)
+    flat = g.means[classes] + torch.einsum("nr,nrd->nd", z * g.stds[classes], g.directions[classes])
+    return flat.clamp(0, 1).view(len(classes), *g.shape)
+
+
+def generate(model: nn.Module, seeds: Tensor, classes: Tensor, *, eps: float = 6.0,
+             steps: int = 60, norm: str = "l2", alpha: float | None = None) -> Tensor:
+    """Class-conditional generation (Santurkar et al., 2019): from each seed, targeted PGD toward
+    its class within a large ``eps`` ball — the same loop as an attack, aimed the other way."""
+    return large_eps_example(model, seeds, classes, eps=eps, norm=norm, steps=steps, alpha=alpha)
+
+
+def target_agreement(judge: nn.Module, images: Tensor, targets: Tensor) -> float:
+    """The fraction of images an independent classifier labels as their intended class."""
+    with torch.no_grad():
+        was = judge.training
+        judge.eval()
+        pred = torch.cat([judge(xb).argmax(1) for xb, _ in batches(images, targets, 1000)])
+        judge.train(was)
+    return float((pred == targets).float().mean())
+
+
+def mean_pairwise_distance(images: Tensor) -> float:
+    """The mean L2 distance between distinct pairs of images (a simple diversity measure)."""
+    if len(images) < 2:
+        raise ValueError("need at least two images to measure their diversity")
+    d = torch.cdist(images.flatten(1).double(), images.flatten(1).double())
+    n = len(images)
+    return float(d.sum() / (n * (n - 1)))
+
+
+def nearest_distance(images: Tensor, reference: Tensor, *, chunk: int = 256) -> Tensor:
+    """Per image, the L2 distance to its nearest neighbour in ``reference`` (e.g. the training set)."""
+    ref = reference.flatten(1)
+    out = [torch.cdist(part.flatten(1), ref).amin(1) for part in images.split(chunk)]
+    return torch.cat(out)
+
+
+def nearest_neighbour_labels(images: Tensor, reference: Tensor, labels: Tensor, *, k: int = 5,
+                             chunk: int = 256) -> Tensor:
+    """A k-nearest-neighbour vote in pixel space: a judge with no gradient and no learned
+    features, so perturbations aimed at a network do not carry over to it."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    ref = reference.flatten(1)
+    out = []
+    for part in images.split(chunk):
+        idx = torch.cdist(part.flatten(1), ref).topk(k, largest=False).indices
+        out.append(labels[idx].mode(1).values)
+    return torch.cat(out)

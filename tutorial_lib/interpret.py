@@ -1,0 +1,180 @@
+"""What a model sees: input gradients, how well they align with the image, and its first layer."""
+from __future__ import annotations
+
+import functools
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from tutorial_lib.attacks import check_attack_inputs, eval_mode, input_gradient
+from tutorial_lib.data import batches
+
+
+def loss_gradients(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 500) -> Tensor:
+    """The gradient of each example's cross-entropy with respect to its pixels (the paper's Fig. 2)."""
+    check_attack_inputs(model, x, y, eps=0.0, norm="linf")
+    out = []
+    with eval_mode(model):
+        for xb, yb in batches(x, y, batch_size):
+            out.append(input_gradient(model, xb, yb)[0])
+    return torch.cat(out)
+
+
+def display_scale(grad: Tensor, *, sigmas: float = 3.0) -> Tensor:
+    """The paper's display normalisation: clip each gradient to ±3 standard deviations, then
+    rescale to [-1, 1] (blue positive, red negative in ``image_grid(signed=True)``)."""
+    flat = grad.flatten(1)
+    s = sigmas * flat.std(1, keepdim=True).clamp_min(1e-12)
+    return (flat.clamp(-s, s) / s).view_as(grad)
+
+
+def class_means(x: Tensor, y: Tensor, classes: int = 10) -> Tensor:
+    """The mean image of each class, ``(classes, *image_shape)``."""
+    missing = [c for c in range(classes) if not (y == c).any()]
+    if missing:
+        raise ValueError(f"no examples of classes {missing}; pass data with every class")
+    return torch.stack([x[y == c].mean(0) for c in range(classes)])
+
+
+def runner_up(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """The class each example is most likely to be mistaken for: the best-scoring wrong class."""
+    with eval_mode(model), torch.no_grad():
+        logits = torch.cat([model(xb) for xb, _ in batches(x, y, 1000)])
+    return logits.scatter(1, y[:, None], float("-inf")).argmax(1)
+
+
+def class_direction_cosine(grad: Tensor, x: Tensor, target: Tensor, means: Tensor) -> Tensor:
+    """Per example: cosine between the loss gradient and the direction from the image to the
+    mean image of class ``target``.
+
+    Raising the loss means moving toward another class. A gradient that "sees" digits points at
+    what the likely other class looks like (cosine well above 0); a noise-like gradient is
+    nearly orthogonal to it (random 784-d directions have cosines of about ±0.04).
+    """
+    if grad.shape != x.shape:
+        raise ValueError(f"grad {tuple(grad.shape)} and x {tuple(x.shape)} must have one shape")
+    toward = (means[target] - x).flatten(1)
+    return F.cosine_similarity(grad.flatten(1), toward, dim=1)
+
+
+def stroke_mask(x: Tensor, *, threshold: float = 0.1, grow: int = 1) -> Tensor:
+    """Pixels on or next to the digit's strokes: brighter than ``threshold``, grown by ``grow`` px."""
+    on = (x > threshold).float()
+    if grow:
+        on = F.max_pool2d(on, 2 * grow + 1, stride=1, padding=grow)
+    return on > 0
+
+
+def stroke_mass(grad: Tensor, x: Tensor, *, threshold: float = 0.1, grow: int = 1) -> Tensor:
+    """Per example: the share of the gradient's squared magnitude that lies on or next to the
+    strokes, divided by the share of pixels there (1 = no preference; higher = on the digit)."""
+    mask = stroke_mask(x, threshold=threshold, grow=grow).flatten(1).float()
+    energy = grad.flatten(1).pow(2)
+    share = (energy * mask).sum(1) / energy.sum(1).clamp_min(1e-30)
+    return share / mask.mean(1).clamp_min(1e-12)
+
+
+def layer_output(model: nn.Sequential, x: Tensor, upto: int) -> Tensor:
+    """The activations after the first ``upto`` layers of a sequential model."""
+    if not 0 < upto <= len(model):
+        raise ValueError(f"upto must be in 1..{len(model)}, got {upto}")
+    with eval_mode(model), torch.no_grad():
+        return model[:upto](x)
+
+
+def first_conv(model: nn.Sequential) -> nn.Conv2d:
+    """The model's first convolution (its filters are what the model looks for in pixels)."""
+    for layer in model:
+        if isinstance(layer, nn.Conv2d):
+            return layer
+    raise ValueError("the model has no convolution layer")
+
+
+def activation_change(model: nn.Sequential, x: Tensor, *, eps: float, upto: int = 3,
+                      generator: torch.Generator | None = None) -> float:
+    """How much random ±eps pixel noise moves the activations after ``upto`` layers, relative to
+    their size: ||f(clip(x + noise)) - f(x)|| / ||f(x)||, averaged over examples."""
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    noise = (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1).to(x) * eps
+    clean, noisy = layer_output(model, x, upto), layer_output(model, (x + noise).clamp(0, 1), upto)
+    change = (noisy - clean).flatten(1).norm(dim=1) / clean.flatten(1).norm(dim=1).clamp_min(1e-12)
+    return float(change.mean())
+
+
+# --- reusing robust features ---------------------------------------------------------------------
+FEATURE_LAYERS = 5
+"""Layers of the fast CNN that make its features: normalisation, conv, ReLU, conv, ReLU."""
+
+REUSE_STARTS: dict[str, dict[str, object]] = {
+    "scratch": {},
+    "frozen standard features": {"init_from": "mnist_standard", "init_layers": FEATURE_LAYERS,
+                                 "freeze": FEATURE_LAYERS},
+    "frozen robust features": {"init_from": "mnist_linf_0.3", "init_layers": FEATURE_LAYERS,
+                               "freeze": FEATURE_LAYERS},
+    "fine-tuned robust features": {"init_from": "mnist_linf_0.3", "init_layers": FEATURE_LAYERS},
+}
+"""How a feature-reuse run starts: random weights, or a zoo model's feature layers (frozen or
+fine-tuned) under a freshly initialised classifier head."""
+
+
+def reuse_run(dataset: str, start: str, *, train_size: int | None, epochs: int, seed: int,
+              eval_n: int = 2000, robust_n: int = 500, eps: float = 0.1) -> dict[str, object]:
+    """Train the fast CNN on ``dataset`` from ``start`` (standard training); after every epoch
+    record seconds, clean accuracy on ``eval_n`` test images and accuracy under PGD-20 (step
+    eps/8, random start) at L∞ ``eps`` on ``robust_n``."""
+    from tutorial_lib.data import balanced_subset, load_dataset
+    from tutorial_lib.attacks import pgd
+    from tutorial_lib.evaluate import accuracy, robust_accuracy
+    from tutorial_lib.train import TrainConfig, train
+
+    if start not in REUSE_STARTS:
+        raise KeyError(f"unknown start {start!r}; choose one of {sorted(REUSE_STARTS)}")
+    cfg = TrainConfig(dataset=dataset, train_size=train_size, epochs=epochs, seed=seed,
+                      **REUSE_STARTS[start])  # type: ignore[arg-type]
+    x, y = load_dataset(dataset, "test")
+    xe, ye = balanced_subset(x, y, eval_n, seed=0)
+    xr, yr = balanced_subset(x, y, robust_n, seed=0)
+
+    spent = [0.0]  # seconds spent measuring, taken out of the training time below
+
+    def measure(model: nn.Module) -> dict[str, float]:
+        t0 = time.perf_counter()
+        attack = functools.partial(pgd, eps=eps, alpha=eps / 8, steps=20,  # travels 2.5·eps
+                                   generator=torch.Generator().manual_seed(0))
+        rob = robust_accuracy(model, (xr, yr), attack=attack)
+        row = {"clean": accuracy(model, (xe, ye)), "robust": rob.accuracy,
+               "train_seconds": time.perf_counter() - t0}  # placeholder, fixed below
+        row["train_seconds"], spent[0] = -spent[0], spent[0] + time.perf_counter() - t0
+        return row
+
+    result = train(cfg, on_epoch_end=measure)
+    for row in result.history:  # seconds counts earlier epochs' measuring too: remove it
+        row["train_seconds"] += row.pop("seconds")
+    trainable = sum(p.numel() for p in result.model.parameters() if p.requires_grad)
+    return {"dataset": dataset, "start": start, "train_size": train_size, "epochs": epochs,
+            "seed": seed, "trainable_parameters": trainable, "eps": eps,
+            "history": [{k: round(v, 4) for k, v in row.items()} for row in result.history]}
+
+
+def summarise_reuse(runs: list[dict]) -> list[dict[str, object]]:
+    """Mean and spread over seeds of each (dataset, train_size, start): final clean and robust
+    accuracy, training seconds, and the mean per-epoch curve of clean accuracy against seconds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["dataset"], r["train_size"], r["start"]), []).append(r)
+    rows = []
+    for (dataset, size, start), rs in groups.items():
+        final = torch.tensor([[r["history"][-1][k] for k in ("clean", "robust", "train_seconds")]
+                              for r in rs], dtype=torch.float64)
+        curve = torch.tensor([[[row["train_seconds"], row["clean"]] for row in r["history"]]
+                              for r in rs], dtype=torch.float64).mean(0)
+        sd = final.std(0) if len(rs) > 1 else torch.zeros(3, dtype=torch.float64)
+        rows.append({"dataset": dataset, "train_size": size, "start": start, "seeds": len(rs),
+                     "clean": float(final[:, 0].mean()), "clean_sd": float(sd[0]),
+                     "robust": float(final[:, 1].mean()), "robust_sd": float(sd[1]),
+                     "seconds": float(final[:, 2].mean()), "trainable": rs[0]["trainable_parameters"],
+                     "curve_seconds": curve[:, 0].tolist(), "curve_clean": curve[:, 1].tolist()})
+    return rows
