@@ -71,7 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     z.add_argument("--progress", action="store_true")
     z.add_argument("--only", nargs="+", choices=zoo.MEASUREMENTS, default=list(zoo.MEASUREMENTS),
                    help="remeasure: which of the card's measurements to redo (default: all)")
+    st = sub.add_parser("student-edition", help="write every chapter without its worked solutions")
+    st.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
+    st.add_argument("--out", type=Path, default=Path("student_edition"), help="folder to write to")
     args = parser.parse_args(argv)
+
+    if args.cmd == "student-edition":
+        from tutorial_lib.edition import write_student_edition
+        for path in write_student_edition(args.book, args.out):
+            print(path)
+        return 0
 
     if args.cmd == "zoo":
         if args.action in ("build", "remeasure"):

@@ -1,9 +1,6 @@
 """What a model sees: input gradients, how well they align with the image, and its first layer."""
 from __future__ import annotations
 
-import functools
-import time
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -125,34 +122,16 @@ def reuse_run(dataset: str, start: str, *, train_size: int | None, epochs: int, 
     """Train the fast CNN on ``dataset`` from ``start`` (standard training); after every epoch
     record seconds, clean accuracy on ``eval_n`` test images and accuracy under PGD-20 (step
     eps/8, random start) at L∞ ``eps`` on ``robust_n``."""
-    from tutorial_lib.data import balanced_subset, load_dataset
-    from tutorial_lib.attacks import pgd
-    from tutorial_lib.evaluate import accuracy, robust_accuracy
+    from tutorial_lib.evaluate import epoch_probe, probe_training_time
     from tutorial_lib.train import TrainConfig, train
 
     if start not in REUSE_STARTS:
         raise KeyError(f"unknown start {start!r}; choose one of {sorted(REUSE_STARTS)}")
     cfg = TrainConfig(dataset=dataset, train_size=train_size, epochs=epochs, seed=seed,
                       **REUSE_STARTS[start])  # type: ignore[arg-type]
-    x, y = load_dataset(dataset, "test")
-    xe, ye = balanced_subset(x, y, eval_n, seed=0)
-    xr, yr = balanced_subset(x, y, robust_n, seed=0)
-
-    spent = [0.0]  # seconds spent measuring, taken out of the training time below
-
-    def measure(model: nn.Module) -> dict[str, float]:
-        t0 = time.perf_counter()
-        attack = functools.partial(pgd, eps=eps, alpha=eps / 8, steps=20,  # travels 2.5·eps
-                                   generator=torch.Generator().manual_seed(0))
-        rob = robust_accuracy(model, (xr, yr), attack=attack)
-        row = {"clean": accuracy(model, (xe, ye)), "robust": rob.accuracy,
-               "train_seconds": time.perf_counter() - t0}  # placeholder, fixed below
-        row["train_seconds"], spent[0] = -spent[0], spent[0] + time.perf_counter() - t0
-        return row
-
-    result = train(cfg, on_epoch_end=measure)
-    for row in result.history:  # seconds counts earlier epochs' measuring too: remove it
-        row["train_seconds"] += row.pop("seconds")
+    probe = epoch_probe(dataset, eps=eps, clean_n=eval_n, robust_n=robust_n)
+    result = train(cfg, on_epoch_end=probe)
+    result.history = probe_training_time(result.history)
     trainable = sum(p.numel() for p in result.model.parameters() if p.requires_grad)
     return {"dataset": dataset, "start": start, "train_size": train_size, "epochs": epochs,
             "seed": seed, "trainable_parameters": trainable, "eps": eps,

@@ -1,0 +1,46 @@
+"""How long each chapter takes to re-execute under nbval on this machine, and the whole book.
+
+Usage: python benchmarks/book_time.py [book/03_attacks.ipynb ...]
+Goal (issue 11): the whole book <= 15 minutes on 2 cores (stretch: 10). Each chapter runs in its
+own pytest process, as CI runs them; the table is also written to
+tutorial_lib/results/book_time.json for the instructor guide.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tutorial_lib import results, zoo  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    """Time nbval on each chapter; print a table; record it."""
+    notebooks = [Path(a) for a in sys.argv[1:]] or sorted((ROOT / "book").glob("[0-9]*.ipynb"))
+    env = {**os.environ, "CI": "true", "TUTORIAL_LIB_OFFLINE": "1"}
+    env.setdefault("TUTORIAL_LIB_DATA", str(ROOT.parent / "shared" / "data"))
+    rows, failed = [], False
+    for nb in notebooks:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval", "-p", "no:cacheprovider",
+                               str(nb)], cwd=ROOT, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        failed |= proc.returncode != 0
+        rows.append({"chapter": Path(nb).stem, "seconds": round(seconds, 1), "passed": proc.returncode == 0})
+        print(f"{Path(nb).stem:<28} {seconds:6.1f} s  {'ok' if proc.returncode == 0 else 'FAILED'}", flush=True)
+    total = sum(r["seconds"] for r in rows)
+    print(f"{'whole book':<28} {total:6.1f} s  ({total / 60:.1f} min; goal <= 15 min)")
+    if len(rows) == len(sorted((ROOT / "book").glob("[0-9]*.ipynb"))):
+        results.save("book_time", {"command": "python benchmarks/book_time.py",
+                                   "hardware": zoo.hardware(), "chapters": rows,
+                                   "total_seconds": round(total, 1)})
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Training costs and failures: probes measure what they say; recorded runs are reproduced."""
+import pytest
+
+from tutorial_lib import costs, results
+from tutorial_lib.evaluate import epoch_probe, probe_training_time
+from tutorial_lib.train import TrainConfig, train
+
+
+def test_epoch_probe_reports_accuracies_and_training_time_without_probing_time():
+    probe = epoch_probe(eps=0.1, clean_n=200, robust_n=100, steps=5, fgsm=True)
+    result = train(TrainConfig(epochs=2, train_size=1000), on_epoch_end=probe)
+    rows = probe_training_time(result.history)
+    assert [set(r) >= {"clean", "robust", "fgsm", "train_seconds"} for r in rows] == [True, True]
+    for r in rows:
+        assert 0 <= r["robust"] <= r["fgsm"] + 0.05 and r["robust"] <= r["clean"]
+    assert 0 < rows[0]["train_seconds"] < rows[1]["train_seconds"]
+    assert rows[1]["train_seconds"] <= result.history[1]["seconds"]
+
+
+def test_recorded_cost_table_is_ordered_by_attack_steps():
+    runs = {r["method"]: r for r in results.load("training_cost")["runs"]}
+    assert list(runs) == list(costs.COST_METHODS)
+    sec = [runs[m]["seconds_per_epoch"] for m in ("standard", "FGSM-RS", "PGD-2", "PGD-5", "PGD-10")]
+    assert sec == sorted(sec)  # every extra attack step costs time
+    assert runs["standard"]["strong"] < 0.05 < 0.8 < runs["PGD-5"]["strong"]
+    assert runs["standard"]["clean"] > runs["PGD-10"]["clean"]
+
+
+def test_recorded_failure_run_is_reproduced():
+    """Re-run one recorded curve (FGSM-RS with the usual step, seed 0) and compare every epoch."""
+    rec = next(r for r in results.load("training_failures")["runs"]
+               if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
+    fresh = costs.failure_run("FGSM-RS, α = 1.25ε", seed=0)
+    assert fresh["config"] == rec["config"]
+    for a, b in zip(fresh["history"], rec["history"], strict=True):
+        for k in ("clean", "fgsm", "robust"):
+            assert abs(a[k] - b[k]) <= 0.02, (a, b)
+
+
+def test_unknown_recipes_are_refused():
+    with pytest.raises(KeyError, match="choose one of"):
+        costs.cost_run("PGD-1000")
+    with pytest.raises(KeyError, match="choose one of"):
+        costs.failure_run("hope", seed=0)

@@ -1,0 +1,50 @@
+"""The student edition keeps the exercises and drops every worked solution."""
+import json
+from pathlib import Path
+
+import pytest
+
+from tutorial_lib.__main__ import main
+from tutorial_lib.edition import strip_solutions, write_student_edition
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def test_strip_solutions_keeps_exercises_and_removes_solution_blocks():
+    md = ("```{exercise}\n:label: e1\n\nDo it.\n```\n\n```{solution} e1\n:class: dropdown\n\n"
+          "SECRET\n    code = 1\n```\n\nAfter.\n\n````{solution} e2\nSECRET2\n```python\nx\n```\n````\n")
+    out = strip_solutions(md)
+    assert "Do it." in out and "After." in out and "{exercise}" in out
+    assert "SECRET" not in out and "{solution}" not in out and out.count("instructor edition") == 2
+
+
+def _solution_bodies(notebook):
+    """The lines of each solution block: from its opening line to the next bare fence line."""
+    for c in notebook["cells"]:
+        lines = "".join(c["source"]).splitlines() if c["cell_type"] == "markdown" else []
+        for i, line in enumerate(lines):
+            if "{solution}" in line:
+                end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() in ("```", "````"))
+                yield lines[i + 1:end]
+
+
+def test_no_solution_text_survives_in_the_student_edition(tmp_path):
+    written = write_student_edition(BOOK, tmp_path)
+    assert [p.name for p in written] == sorted(p.name for p in BOOK.glob("*.ipynb"))
+    for path in written:
+        original = json.loads((BOOK / path.name).read_text())
+        student = json.loads(path.read_text())
+        text = "".join("".join(c["source"]) for c in student["cells"] if c["cell_type"] == "markdown")
+        assert "{solution}" not in text
+        for body in _solution_bodies(original):
+            long_lines = [ln for ln in body if len(ln.strip()) > 30]  # solution prose and code
+            assert long_lines and not any(ln in text for ln in long_lines), path.name
+        assert text.count("{exercise}") >= 3
+        assert len(student["cells"]) == len(original["cells"])  # code and outputs untouched
+
+
+def test_cli_writes_the_edition_and_refuses_an_empty_book(tmp_path, capsys):
+    assert main(["student-edition", "--book", str(BOOK), "--out", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "03_attacks.ipynb").is_file()
+    with pytest.raises(FileNotFoundError, match="no notebooks"):
+        write_student_edition(tmp_path / "empty", tmp_path / "out")
