@@ -150,3 +150,28 @@ def ball_step_panels(panels: Sequence[dict]) -> Figure:
         ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
+
+
+def operating_points(names: Sequence[str], clean: Sequence[float], robust: Sequence[float],
+                     seconds: Sequence[float], *, front: Sequence[str] = (), chosen: str | None = None,
+                     xlabel: str = "robust accuracy (%)", ax=None) -> Figure:  # noqa: ANN001
+    """Operating points as clean against robust accuracy (marker area ∝ training time); the
+    Pareto front joined by a line, the chosen point ringed."""
+    use_style()
+    fig = ax.figure if ax is not None else plt.figure(figsize=(6, 4))
+    ax = ax or fig.add_subplot()
+    sizes = [20 + 200 * s / max(seconds) for s in seconds]
+    ax.scatter(robust, clean, s=sizes, alpha=0.6)
+    for n, c, r in zip(names, clean, robust):
+        ax.annotate(n, (r, c), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    pts = sorted((r, c) for n, c, r in zip(names, clean, robust) if n in front)
+    if pts:
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "k--", lw=1, label="Pareto front")
+    if chosen is not None and chosen in names:
+        i = list(names).index(chosen)
+        ax.scatter([robust[i]], [clean[i]], s=300, facecolors="none", edgecolors="tab:red", lw=2,
+                   label=f"chosen: {chosen}")
+    ax.set_xlabel(xlabel), ax.set_ylabel("clean accuracy (%)")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig

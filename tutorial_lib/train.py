@@ -45,6 +45,7 @@ class TrainConfig:
     train_size: int | None = None  # class-balanced subset of the training set; None: all of it
     seed: int = 0
     channels_last: bool = True    # NHWC memory layout: ~15% faster convolutions on CPU
+    natural_fraction: float = 0.0  # share of each batch trained on clean images (paper's App. B)
     init_from: str | None = None  # start from this zoo model's weights instead of random ones
     init_layers: int | None = None  # copy only the first `init_layers` layers of it (None: all)
     freeze: int = 0               # keep the first `freeze` layers (modules) of the model fixed
@@ -62,6 +63,8 @@ class TrainConfig:
             raise ValueError(f"alpha must be > 0, got {self.alpha}")
         if self.steps < 1 or self.epochs < 1 or self.batch_size < 1:
             raise ValueError("steps, epochs and batch_size must each be at least 1")
+        if not 0 <= self.natural_fraction < 1:
+            raise ValueError(f"natural_fraction is a share of each batch in [0, 1), got {self.natural_fraction}")
         if self.freeze < 0:
             raise ValueError(f"freeze counts leading layers to keep fixed; got {self.freeze}")
         if self.init_layers is not None and self.init_from is None:
@@ -105,7 +108,7 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
     """The loss of one step and the logits its accuracy is read from.
 
     standard: CE on clean inputs. fgsm_rs / pgd: CE on the attack's worst case (Madry et al.'s
-    min-max). trades: CE on clean inputs + beta * KL(clean || attacked), the attack maximising
+    min-max), on all of the batch or on its last ``1 - natural_fraction``. trades: CE on clean inputs + beta * KL(clean || attacked), the attack maximising
     that KL (Zhang et al., 2019).
     """
     if cfg.method == "standard" or eps == 0:
@@ -120,9 +123,10 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
                     loss_fn=lambda lg, p: kl_from(p, lg), generator=generator)
         robust = kl_from(F.softmax(logits, 1), model(x_adv)).mean()
         return F.cross_entropy(logits, y) + cfg.beta * robust, logits
-    x_adv = pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
+    k = round(cfg.natural_fraction * len(y))  # the first k examples stay natural (App. B)
+    x_adv = pgd(model, x[k:], y[k:], eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
                 random_start=True, generator=generator)
-    logits = model(x_adv)
+    logits = model(torch.cat([x[:k], x_adv]) if k else x_adv)
     return F.cross_entropy(logits, y), logits
 
 

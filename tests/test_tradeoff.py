@@ -1,0 +1,88 @@
+"""The chooser picks right on constructed fronts, says which constraint binds, breaks ties, refuses
+bad needs; TRADES reduces to cross-entropy at beta = 0; recorded tradeoff runs are reproduced."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tutorial_lib import results
+from tutorial_lib import tradeoff as tr
+from tutorial_lib.train import TrainConfig, training_loss
+
+
+def _p(name, clean, rob, secs, key="linf@0.3"):
+    return tr.OperatingPoint(name, secs, {"clean": clean, key: rob})
+
+
+FRONT = [_p("std", 0.99, 0.00, 10), _p("a", 0.985, 0.80, 100), _p("b", 0.98, 0.90, 200),
+         _p("c", 0.97, 0.92, 300), _p("bad", 0.96, 0.85, 400)]
+
+
+def test_chooser_maximises_under_constraints():
+    c = tr.choose(FRONT, tr.Need(min_clean=0.98))
+    assert c.point.name == "b" and "highest robust" in c.why
+    assert tr.choose(FRONT, tr.Need()).point.name == "c"
+    assert tr.choose(FRONT, tr.Need(max_train_seconds=150)).point.name == "a"
+    assert tr.choose(FRONT, tr.Need(min_robust=0.85, maximise="clean")).point.name == "b"
+
+
+def test_infeasible_need_names_the_binding_constraint():
+    c = tr.choose(FRONT, tr.Need(min_clean=0.985, min_robust=0.9))
+    assert c.point is None and "no operating point" in c.why
+    assert set(c.binding) == {"clean >= 98.50%", "robust at linf@0.3 >= 90.00%"}
+    c2 = tr.choose(FRONT, tr.Need(min_clean=0.995))
+    assert c2.point is None and c2.binding == ("clean >= 99.50%",)
+
+
+def test_ties_go_to_the_cheaper_point_then_the_higher_other_accuracy():
+    pts = [_p("slow", 0.98, 0.9, 300), _p("fast", 0.97, 0.9, 100), _p("fast_better", 0.975, 0.9, 100)]
+    assert tr.choose(pts, tr.Need()).point.name == "fast_better"
+
+
+def test_pareto_front_drops_dominated_points():
+    names = [p.name for p in tr.pareto_front(FRONT, "linf@0.3")]
+    assert "bad" not in names and set(names) == {"std", "a", "b", "c"}
+
+
+def test_bad_needs_and_missing_measurements_are_refused():
+    with pytest.raises(ValueError, match="maximise"):
+        tr.Need(maximise="speed")
+    with pytest.raises(ValueError, match="min_clean"):
+        tr.Need(min_clean=98)
+    with pytest.raises(ValueError, match="eps must be"):
+        tr.Need(eps=-1)
+    with pytest.raises(ValueError, match="no operating points"):
+        tr.choose([], tr.Need())
+    with pytest.raises(KeyError, match="no measurement 'l2@2'"):
+        tr.choose(FRONT, tr.Need(norm="l2", eps=2.0))
+
+
+def test_trades_loss_is_cross_entropy_at_beta_zero(standard_model, mnist_test):
+    x, y = mnist_test[0][:64], mnist_test[1][:64]
+    cfg = TrainConfig(method="trades", eps=0.1, beta=0.0, steps=2)
+    loss, logits = training_loss(standard_model, x, y, cfg, 0.1, torch.Generator().manual_seed(0))
+    assert torch.allclose(loss, F.cross_entropy(standard_model(x), y), atol=1e-6)
+
+
+def test_half_natural_batches_train_on_clean_images_first():
+    with pytest.raises(ValueError, match="natural_fraction"):
+        TrainConfig(method="pgd", eps=0.1, natural_fraction=1.0)
+
+
+def test_recorded_figure1_point_is_reproduced():
+    """Re-train the cheapest recorded point (standard training on 1% of MNIST, seed 0)."""
+    rec = next(r for r in results.load("figure1")["runs"]
+               if (r["eps"], r["train_size"], r["seed"]) == (0.0, tr.FIG1_SIZES[0], 0))
+    fresh = tr.figure1_run("linf", 0.0, tr.FIG1_SIZES[0], 0)
+    assert fresh["config"] == rec["config"]
+    assert fresh["clean"] == pytest.approx(rec["clean"], abs=0.005)
+
+
+def test_recorded_operating_point_of_a_zoo_model_is_reproduced():
+    from tutorial_lib import zoo
+    rec = next(p for p in results.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
+    (xc, yc, xr, yr) = tr.splits()["val"]
+    from tutorial_lib.evaluate import accuracy, robust_accuracy, strong_budget
+    model = zoo.load("mnist_linf_0.1")
+    assert accuracy(model, (xc, yc)) == pytest.approx(rec["val"]["clean"], abs=1e-4)
+    got = robust_accuracy(model, (xr, yr), attack=strong_budget(0.1)).accuracy
+    assert got == pytest.approx(rec["val"]["linf@0.1"], abs=0.01)

@@ -1,0 +1,186 @@
+"""The tradeoff as a set of operating points, its Pareto front, and a chooser for a user's need."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A trained model's numbers: clean accuracy, robust accuracy per threat ``"norm@eps"``, and
+    training seconds — measured on a validation split (``val``) and a test split (``test``)."""
+
+    name: str
+    train_seconds: float
+    val: dict[str, float]            # {"clean": ..., "linf@0.2": ...}
+    test: dict[str, float] = field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)
+
+
+def threat(norm: str, eps: float) -> str:
+    """The key of a threat in an operating point's numbers: ``"linf@0.2"``."""
+    return f"{norm}@{eps:g}"
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a user needs: constraints and what to maximise among the points that meet them."""
+
+    norm: str = "linf"
+    eps: float = 0.3
+    min_clean: float = 0.0                # clean accuracy at least this
+    min_robust: float = 0.0               # robust accuracy at (norm, eps) at least this
+    max_train_seconds: float = float("inf")
+    maximise: str = "robust"              # "robust" or "clean"
+
+    def __post_init__(self) -> None:
+        if self.maximise not in ("robust", "clean"):
+            raise ValueError(f"maximise must be 'robust' or 'clean', got {self.maximise!r}")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {self.eps}")
+        for k in ("min_clean", "min_robust"):
+            if not 0 <= getattr(self, k) <= 1:
+                raise ValueError(f"{k} is an accuracy in [0, 1], got {getattr(self, k)}")
+        if self.max_train_seconds <= 0:
+            raise ValueError(f"max_train_seconds must be > 0, got {self.max_train_seconds}")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chooser's answer: a point (or None) and why."""
+
+    point: OperatingPoint | None
+    why: str
+    binding: tuple[str, ...] = ()     # the constraints that rule out the rest (or everything)
+
+
+def _value(p: OperatingPoint, key: str) -> float:
+    if key not in p.val:
+        raise KeyError(f"operating point {p.name!r} has no measurement {key!r}; it has {sorted(p.val)}")
+    return p.val[key]
+
+
+def pareto_front(points: list[OperatingPoint], key: str) -> list[OperatingPoint]:
+    """The points no other point beats on clean accuracy, on ``key`` and on training time at once,
+    sorted by clean accuracy."""
+    def beats(a: OperatingPoint, b: OperatingPoint) -> bool:
+        ge = (_value(a, "clean") >= _value(b, "clean") and _value(a, key) >= _value(b, key)
+              and a.train_seconds <= b.train_seconds)
+        gt = (_value(a, "clean") > _value(b, "clean") or _value(a, key) > _value(b, key)
+              or a.train_seconds < b.train_seconds)
+        return ge and gt
+    front = [p for p in points if not any(beats(q, p) for q in points)]
+    return sorted(front, key=lambda p: _value(p, "clean"))
+
+
+def choose(points: list[OperatingPoint], need: Need) -> Choice:
+    """The best operating point for ``need`` on the validation numbers, with the reason; or no
+    point, naming the constraint(s) that rule every point out.
+
+    Ties on the maximised number go to the cheaper training, then to the higher other accuracy.
+    """
+    if not points:
+        raise ValueError("no operating points to choose from")
+    key = threat(need.norm, need.eps)
+    checks = {
+        f"clean >= {need.min_clean:.2%}": lambda p: _value(p, "clean") >= need.min_clean,
+        f"robust at {key} >= {need.min_robust:.2%}": lambda p: _value(p, key) >= need.min_robust,
+        f"training <= {need.max_train_seconds:g} s": lambda p: p.train_seconds <= need.max_train_seconds,
+    }
+    feasible = [p for p in points if all(c(p) for c in checks.values())]
+    if not feasible:
+        # a constraint binds if dropping it alone would leave some point feasible
+        binding = tuple(name for name in checks if any(
+            all(c(p) for n, c in checks.items() if n != name) for p in points))
+        failing = binding or tuple(name for name, c in checks.items() if not all(c(p) for p in points))
+        return Choice(None, "no operating point meets the need; "
+                      + ("relaxing any one of these would: " if binding else "every point fails: ")
+                      + "; ".join(failing), failing)
+    main, other = (key, "clean") if need.maximise == "robust" else ("clean", key)
+    best = max(feasible, key=lambda p: (_value(p, main), -p.train_seconds, _value(p, other), p.name))
+    ruled_out = len(points) - len(feasible)
+    why = (f"{best.name}: highest {main} ({_value(best, main):.2%}) among {len(feasible)} of "
+           f"{len(points)} points that meet the need ({ruled_out} ruled out); clean "
+           f"{_value(best, 'clean'):.2%}, robust at {key} {_value(best, key):.2%}, "
+           f"trained in {best.train_seconds:.0f} s")
+    return Choice(best, why)
+
+
+# --- the runs behind chapter 5 (recorded by benchmarks/tradeoff_runs.py) -----------------------
+FIG1_SIZES = (600, 3000, 12_000, 60_000)          # 1%, 5%, 20%, 100% of MNIST, class-balanced
+FIG1_EPS = (("linf", 0.0), ("linf", 0.1), ("linf", 0.3), ("l2", 2.0))
+FIG1_STEPS = 2400                                 # optimiser steps per run, whatever the size
+
+
+def figure1_config(norm: str, eps: float, train_size: int, seed: int = 0) -> "TrainConfig":
+    """The recipe of one Figure 1 point: the zoo's PGD-5 recipe with warm-up (standard training
+    at eps = 0) for ``FIG1_STEPS`` steps of 100 images on a balanced subset of ``train_size``."""
+    from tutorial_lib.train import TrainConfig
+
+    epochs = max(1, round(FIG1_STEPS * 100 / train_size))
+    if eps == 0:
+        return TrainConfig(method="standard", epochs=epochs, train_size=train_size, seed=seed)
+    return TrainConfig(method="pgd", norm=norm, eps=eps, steps=5, eps_warmup=0.3, epochs=epochs,
+                       train_size=train_size, seed=seed)
+
+
+def figure1_run(norm: str, eps: float, train_size: int, seed: int = 0) -> dict[str, Any]:
+    """Train one Figure 1 point and measure its standard accuracy on all 10,000 test images."""
+    from dataclasses import asdict
+
+    from tutorial_lib.data import load_dataset
+    from tutorial_lib.evaluate import accuracy
+    from tutorial_lib.train import train
+
+    cfg = figure1_config(norm, eps, train_size, seed)
+    result = train(cfg)
+    x, y = load_dataset("mnist", "test")
+    return {"norm": norm, "eps": eps, "train_size": train_size, "seed": seed,
+            "clean": accuracy(result.model, (x, y)), "train_seconds": round(result.seconds, 1),
+            "config": asdict(cfg)}
+
+
+EXTRA_POINTS: dict[str, dict[str, Any]] = {
+    "trades_beta1_linf_0.3": dict(method="trades", beta=1.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=8),
+    "trades_beta6_linf_0.3": dict(method="trades", beta=6.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=8),
+    "half_natural_linf_0.1": dict(method="pgd", eps=0.1, steps=5, eps_warmup=0.3, epochs=8, natural_fraction=0.5),
+    "half_natural_linf_0.2": dict(method="pgd", eps=0.2, steps=5, eps_warmup=0.3, epochs=8, natural_fraction=0.5),
+    "half_natural_linf_0.3": dict(method="pgd", eps=0.3, steps=5, eps_warmup=0.3, epochs=8, natural_fraction=0.5),
+}
+"""Operating points beyond the zoo: TRADES at two β, and PGD with half of each batch natural."""
+ZOO_POINTS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3",
+              "mnist_l2_1.0", "mnist_l2_2.0")
+THREATS = (("linf", 0.1), ("linf", 0.2), ("linf", 0.3), ("l2", 1.0), ("l2", 2.0))
+SPLIT_N = 300   # robust accuracy on this many class-balanced images of each half of the test set
+
+
+def splits() -> dict[str, tuple[Any, Any, Any, Any]]:
+    """Validation = the first 5,000 MNIST test images, test = the last 5,000 (the models trained
+    on all 60,000 training images): full halves for clean accuracy, ``SPLIT_N`` for robust."""
+    from tutorial_lib.data import balanced_subset, load_dataset
+
+    x, y = load_dataset("mnist", "test")
+    out = {}
+    for name, (a, b) in {"val": (0, 5000), "test": (5000, 10_000)}.items():
+        xs, ys = x[a:b], y[a:b]
+        out[name] = (xs, ys, *balanced_subset(xs, ys, SPLIT_N, seed=0))
+    return out
+
+
+def measure_point(model: Any) -> dict[str, dict[str, float]]:
+    """Clean accuracy and ``strong_budget`` accuracy at every threat, on both splits."""
+    from tutorial_lib.evaluate import accuracy, robust_accuracy, strong_budget
+
+    out: dict[str, dict[str, float]] = {}
+    for split, (xc, yc, xr, yr) in splits().items():
+        row = {"clean": accuracy(model, (xc, yc))}
+        for norm, eps in THREATS:
+            row[threat(norm, eps)] = robust_accuracy(model, (xr, yr), attack=strong_budget(eps, norm)).accuracy
+        out[split] = row
+    return out
+
+
+def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:
+    """Operating points from the recorded file."""
+    return [OperatingPoint(p["name"], p["train_seconds"], p["val"], p["test"], p.get("recipe", {}))
+            for p in recorded["points"]]
