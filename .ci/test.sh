@@ -36,8 +36,21 @@ notebooks() {
 
 book() { rm -rf _build; "$(dirname "$PY")/jupyter-book" build . -W -n --keep-going -q 2>&1 | tail -n 5; test -f _build/html/book/index.html; }
 
+browser() {
+  # Debian's Chromium, offline: math must render from the local MathJax, no console errors.
+  if ! command -v chromium >/dev/null && [ -n "${CI:-}" ] && command -v apt-get >/dev/null; then
+    { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } >/dev/null 2>&1 || true
+  fi
+  if ! command -v chromium >/dev/null; then
+    echo "browser check SKIPPED: no chromium here (apt-get install chromium) - nothing was checked"
+    return 0
+  fi
+  "$PY" .ci/browser_check.py _build/html
+}
+
 t0=$SECONDS
 stage "unit tests" unit
 stage "notebooks (nbval, fresh-runtime layout)" notebooks
 stage "book build (-W)" book
+stage "browser check (headless Chromium, offline)" browser
 echo "=== all stages: $((SECONDS - t0)) s"
