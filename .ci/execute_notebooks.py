@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 for path in map(Path, sys.argv[1:] or sorted(Path("book").glob("*.ipynb"))):
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=1800, kernel_name="python3", store_widget_state=False,
+    NotebookClient(nb, timeout=1800, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nb.metadata.pop("widgets", None)  # widget state needs CDN scripts on the page; widgets do not
     nbformat.write(nb, path)          # run there anyway (each has a static figure beside it)

@@ -19,6 +19,22 @@ from tutorial_lib import results, zoo  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def time_table(rec: dict) -> str:
+    """The instructor guide's table of minutes per chapter, from a book_time record."""
+    lines = ["| chapter | minutes on 2 CPU cores |", "|---|---|"]
+    lines += [f"| {r['chapter']} | {r['seconds'] / 60:.1f} |" for r in rec["chapters"]]
+    lines.append(f"| **whole book** | **{rec['total_seconds'] / 60:.1f}** |")
+    return "\n".join(lines) + f"\n\n(measured on {rec['hardware']})"
+
+
+def with_time_table(page: str, rec: dict) -> str:
+    """The guide's text with the table between its book_time markers replaced."""
+    start, end = "<!-- book_time:start -->", "<!-- book_time:end -->"
+    head, rest = page.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{time_table(rec)}\n{end}{tail}"
+
+
 def main() -> int:
     """Time nbval on each chapter; print a table; record it."""
     notebooks = [Path(a) for a in sys.argv[1:]] or sorted((ROOT / "book").glob("[0-9]*.ipynb"))
@@ -36,9 +52,11 @@ def main() -> int:
     total = sum(r["seconds"] for r in rows)
     print(f"{'whole book':<28} {total:6.1f} s  ({total / 60:.1f} min; goal <= 15 min)")
     if len(rows) == len(sorted((ROOT / "book").glob("[0-9]*.ipynb"))):
-        results.save("book_time", {"command": "python benchmarks/book_time.py",
-                                   "hardware": zoo.hardware(), "chapters": rows,
-                                   "total_seconds": round(total, 1)})
+        rec = {"command": "python benchmarks/book_time.py", "hardware": zoo.hardware(),
+               "chapters": rows, "total_seconds": round(total, 1)}
+        results.save("book_time", rec)
+        guide = ROOT / "book" / "instructor_guide.md"
+        guide.write_text(with_time_table(guide.read_text(), rec))
     return 1 if failed else 0
 
 

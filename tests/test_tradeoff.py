@@ -19,7 +19,7 @@ FRONT = [_p("std", 0.99, 0.00, 10), _p("a", 0.985, 0.80, 100), _p("b", 0.98, 0.9
 
 def test_chooser_maximises_under_constraints():
     c = tr.choose(FRONT, tr.Need(min_clean=0.98))
-    assert c.point.name == "b" and "highest robust" in c.why
+    assert c.point.name == "b" and "highest linf@0.3" in c.why and "2 ruled out" in c.why
     assert tr.choose(FRONT, tr.Need()).point.name == "c"
     assert tr.choose(FRONT, tr.Need(max_train_seconds=150)).point.name == "a"
     assert tr.choose(FRONT, tr.Need(min_robust=0.85, maximise="clean")).point.name == "b"
@@ -41,6 +41,9 @@ def test_ties_go_to_the_cheaper_point_then_the_higher_other_accuracy():
 def test_pareto_front_drops_dominated_points():
     names = [p.name for p in tr.pareto_front(FRONT, "linf@0.3")]
     assert "bad" not in names and set(names) == {"std", "a", "b", "c"}
+    slow_but_best = FRONT + [_p("slow", 0.99, 0.95, 900)]
+    assert {p.name for p in tr.pareto_front(slow_but_best, "linf@0.3", cost=False)} == {"slow"}
+    assert "std" in {p.name for p in tr.pareto_front(slow_but_best, "linf@0.3")}  # cheapest
 
 
 def test_bad_needs_and_missing_measurements_are_refused():
@@ -73,7 +76,7 @@ def test_recorded_figure1_point_is_reproduced():
     rec = next(r for r in results.load("figure1")["runs"]
                if (r["eps"], r["train_size"], r["seed"]) == (0.0, tr.FIG1_SIZES[0], 0))
     fresh = tr.figure1_run("linf", 0.0, tr.FIG1_SIZES[0], 0)
-    assert fresh["config"] == rec["config"]
+    assert TrainConfig(**fresh["config"]) == TrainConfig(**rec["config"])
     assert fresh["clean"] == pytest.approx(rec["clean"], abs=0.005)
 
 

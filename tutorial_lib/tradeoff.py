@@ -60,15 +60,16 @@ def _value(p: OperatingPoint, key: str) -> float:
     return p.val[key]
 
 
-def pareto_front(points: list[OperatingPoint], key: str) -> list[OperatingPoint]:
-    """The points no other point beats on clean accuracy, on ``key`` and on training time at once,
-    sorted by clean accuracy."""
+def pareto_front(points: list[OperatingPoint], key: str, *, cost: bool = True
+                 ) -> list[OperatingPoint]:
+    """The points no other point beats on clean accuracy, on ``key`` and (with ``cost``) on
+    training time at once, sorted by clean accuracy."""
+    def scores(p: OperatingPoint) -> tuple[float, ...]:
+        return (_value(p, "clean"), _value(p, key)) + ((-p.train_seconds,) if cost else ())
+
     def beats(a: OperatingPoint, b: OperatingPoint) -> bool:
-        ge = (_value(a, "clean") >= _value(b, "clean") and _value(a, key) >= _value(b, key)
-              and a.train_seconds <= b.train_seconds)
-        gt = (_value(a, "clean") > _value(b, "clean") or _value(a, key) > _value(b, key)
-              or a.train_seconds < b.train_seconds)
-        return ge and gt
+        sa, sb = scores(a), scores(b)
+        return all(x >= y for x, y in zip(sa, sb)) and any(x > y for x, y in zip(sa, sb))
     front = [p for p in points if not any(beats(q, p) for q in points)]
     return sorted(front, key=lambda p: _value(p, "clean"))
 
@@ -118,10 +119,11 @@ def figure1_config(norm: str, eps: float, train_size: int, seed: int = 0) -> "Tr
     from tutorial_lib.train import TrainConfig
 
     epochs = max(1, round(FIG1_STEPS * 100 / train_size))
+    size = None if train_size >= 60_000 else train_size  # 100%: all of MNIST (not quite balanced)
     if eps == 0:
-        return TrainConfig(method="standard", epochs=epochs, train_size=train_size, seed=seed)
+        return TrainConfig(method="standard", epochs=epochs, train_size=size, seed=seed)
     return TrainConfig(method="pgd", norm=norm, eps=eps, steps=5, eps_warmup=0.3, epochs=epochs,
-                       train_size=train_size, seed=seed)
+                       train_size=size, seed=seed)
 
 
 def figure1_run(norm: str, eps: float, train_size: int, seed: int = 0) -> dict[str, Any]:
