@@ -122,7 +122,7 @@ def margin_loss(logits: Tensor, y: Tensor) -> Tensor:
 class LossRecorder:
     """A loss function that also remembers the per-example loss of every call (one per PGD step)."""
 
-    def __init__(self, loss_fn: LossFn = None) -> None:  # type: ignore[assignment]
+    def __init__(self, loss_fn: LossFn | None = None) -> None:
         self.loss_fn: LossFn = loss_fn or cross_entropy
         self.history: list[Tensor] = []
 

@@ -37,7 +37,7 @@ def cost_run(name: str, *, seed: int = 0) -> dict[str, Any]:
     history = probe_training_time(result.history)
     x, y = load_dataset("mnist", "test")
     strong = robust_accuracy(result.model, (x[:STRONG_N], y[:STRONG_N]), attack=strong_budget(EPS))
-    return {"method": name, "config": asdict(cfg), "history": _rounded(history),
+    return {"method": name, "config": asdict(cfg), "history": history,
             "seconds_per_epoch": round(history[-1]["train_seconds"] / cfg.epochs, 2),
             "clean": accuracy(result.model, (x, y)), "strong": strong.accuracy,
             "strong_attack": f"strong_budget(eps={EPS}) on the first {STRONG_N} test images"}
@@ -63,8 +63,4 @@ def failure_run(name: str, *, seed: int) -> dict[str, Any]:
     cfg = replace(FAILURE_RUNS[name], seed=seed)
     result = train(cfg, on_epoch_end=epoch_probe(eps=EPS, fgsm=True))
     return {"run": name, "seed": seed, "config": asdict(cfg),
-            "history": _rounded(probe_training_time(result.history))}
-
-
-def _rounded(history: list[dict[str, float]]) -> list[dict[str, float]]:
-    return [{k: round(v, 4) for k, v in row.items()} for row in history]
+            "history": probe_training_time(result.history)}

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -111,32 +112,36 @@ def pgd_budget(eps: float, norm: str = "linf", *, steps: int = 50, restarts: int
                              generator=torch.Generator().manual_seed(seed))
 
 
-def independent_ensemble(model: nn.Module, x: Tensor, y: Tensor, *, eps: float,
-                         norm: str = "linf", steps: int = 100, batch_size: int = 500) -> float:
-    """Robust accuracy under an independent library's AutoAttack-style ensemble: torchattacks'
-    APGD (cross-entropy) and APGD-T (targeted, 9 targets), worst case per example."""
+def torchattacks_attack(name: str, **knobs: Any) -> Attack:
+    """An attack from the independent torchattacks library (``"PGD"``, ``"APGD"``, ...) with the
+    course's call shape ``attack(model, x, y)``, run with the model in eval mode."""
     try:
         import torchattacks
     except ImportError as err:
-        raise ImportError("independent_ensemble needs torchattacks: pip install --no-deps "
-                          "torchattacks scipy (its requests pin would downgrade requests)") from err
+        raise ImportError("this needs torchattacks: pip install --no-deps torchattacks scipy "
+                          "(its requests pin would downgrade requests)") from err
+
+    def attack(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+        with eval_mode(model):
+            return getattr(torchattacks, name)(model, **knobs)(x, y)
+
+    attack.__name__ = f"torchattacks.{name}({', '.join(f'{k}={v}' for k, v in knobs.items())})"
+    return attack
+
+
+def independent_attack(eps: float, norm: str = "linf", *, steps: int = 100) -> Attack:
+    """An independent library's AutoAttack-style ensemble: torchattacks' APGD (cross-entropy),
+    then APGD-T (targeted, 9 targets) on what it left, worst case per example."""
     tnorm = {"linf": "Linf", "l2": "L2"}[norm]
-    was_training = model.training
-    model.eval()
-    apgd = torchattacks.APGD(model, norm=tnorm, eps=eps, steps=steps, loss="ce", seed=0)
-    apgdt = torchattacks.APGDT(model, norm=tnorm, eps=eps, steps=steps, n_classes=10, seed=0)
-    robust = 0
-    for xb, yb in batches(x, y, batch_size):
-        with torch.no_grad():
-            alive = model(xb).argmax(1) == yb
-        for atk in (apgd, apgdt):
-            if alive.any():
-                xa = atk(xb[alive], yb[alive])
-                with torch.no_grad():
-                    alive[alive.clone()] = model(xa).argmax(1) == yb[alive]
-        robust += int(alive.sum())
-    model.train(was_training)
-    return robust / y.numel()
+    return worst_case(torchattacks_attack("APGD", norm=tnorm, eps=eps, steps=steps, loss="ce", seed=0),
+                      torchattacks_attack("APGDT", norm=tnorm, eps=eps, steps=steps, n_classes=10, seed=0))
+
+
+def independent_ensemble(model: nn.Module, x: Tensor, y: Tensor, *, eps: float,
+                         norm: str = "linf", steps: int = 100, batch_size: int = 500) -> float:
+    """Robust accuracy under ``independent_attack``."""
+    attack = independent_attack(eps, norm, steps=steps)
+    return robust_accuracy(model, (x, y), attack=attack, batch_size=batch_size).accuracy
 
 
 # --- composing attacks: the worst case over several, and a stronger named budget ---------------
@@ -248,7 +253,9 @@ def epoch_probe(dataset: str = "mnist", *, eps: float, norm: str = "linf", clean
     return probe
 
 
-def probe_training_time(history: list[dict[str, float]]) -> list[dict[str, float]]:
-    """Rows of a probed run with ``train_seconds`` made final (probing time taken out)."""
-    return [{**{k: v for k, v in row.items() if k != "seconds"},
+def probe_training_time(history: list[dict[str, float]], *, digits: int = 4) -> list[dict[str, float]]:
+    """Rows of a probed run with ``train_seconds`` made final (probing time taken out), every
+    value rounded to ``digits`` (the precision recorded results keep)."""
+    rows = [{**{k: v for k, v in row.items() if k != "seconds"},
              "train_seconds": row["train_seconds"] + row["seconds"]} for row in history]
+    return [{k: round(v, digits) for k, v in row.items()} for row in rows]

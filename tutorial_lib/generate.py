@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from tutorial_lib.attacks import pgd
-from tutorial_lib.data import batches
+from tutorial_lib.evaluate import accuracy
 
 
 def large_eps_example(model: nn.Module, x: Tensor, target: Tensor, *, eps: float,
@@ -75,12 +75,7 @@ def generate(model: nn.Module, seeds: Tensor, classes: Tensor, *, eps: float = 6
 
 def target_agreement(judge: nn.Module, images: Tensor, targets: Tensor) -> float:
     """The fraction of images an independent classifier labels as their intended class."""
-    with torch.no_grad():
-        was = judge.training
-        judge.eval()
-        pred = torch.cat([judge(xb).argmax(1) for xb, _ in batches(images, targets, 1000)])
-        judge.train(was)
-    return float((pred == targets).float().mean())
+    return accuracy(judge, (images, targets))
 
 
 def mean_pairwise_distance(images: Tensor) -> float:

@@ -135,7 +135,7 @@ def reuse_run(dataset: str, start: str, *, train_size: int | None, epochs: int, 
     trainable = sum(p.numel() for p in result.model.parameters() if p.requires_grad)
     return {"dataset": dataset, "start": start, "train_size": train_size, "epochs": epochs,
             "seed": seed, "trainable_parameters": trainable, "eps": eps,
-            "history": [{k: round(v, 4) for k, v in row.items()} for row in result.history]}
+            "history": result.history}
 
 
 def summarise_reuse(runs: list[dict]) -> list[dict[str, object]]:
