@@ -4,7 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-PY=$(realpath "$PY")
+# An absolute path, but never a resolved symlink: .venv/bin/python links to the base interpreter,
+# and only the link (which finds pyvenv.cfg beside it) runs inside the virtual environment.
+PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")"
+VENV_PREFIX=$("$PY" -c 'import sys; print(sys.prefix)')
+if [ "$("$PY" -c 'import sys; print(sys.prefix != sys.base_prefix)')" != True ]; then
+  echo "ERROR: $PY is not a virtual environment's interpreter (sys.prefix = $VENV_PREFIX)." >&2
+  echo "Run 'make setup' and use .venv/bin/python (make test does)." >&2
+  exit 1
+fi
+export PYTHONNOUSERSITE=1   # nothing from ~/.local leaks into the stages
 # Tests never download: use the shared copy beside the checkout when nothing else is set.
 if [ -z "${TUTORIAL_LIB_DATA:-}" ] && [ -d ../shared/data ]; then
   export TUTORIAL_LIB_DATA=$(realpath ../shared/data)
@@ -14,27 +23,71 @@ export CI=${CI:-true}   # progress bars off, as in the stored outputs
 
 stage() { local name=$1; shift; local t0=$SECONDS; echo "=== $name"; "$@"; echo "=== $name: $((SECONDS - t0)) s"; }
 
-unit() { "$PY" -m pytest -q tests; }
+# Every stage runs "$PY" (and nbval's kernel runs pytest's own interpreter: --nbval-current-env);
+# each stage first proves it, so that nothing passes on a base interpreter that happens to have torch.
+interpreter_check() {  # LABEL PYTHON: fail unless PYTHON runs in this virtual environment
+  "$2" - "$1" "$VENV_PREFIX" <<'PYCHECK'
+import sys
+label, want = sys.argv[1], sys.argv[2]
+print(f"{label}: sys.prefix = {sys.prefix}")
+if sys.prefix != want or sys.prefix == sys.base_prefix:
+    sys.exit(f"ERROR: {label} runs outside the virtual environment {want}")
+import torch, tutorial_lib  # noqa: E401,F401  (installed there, not borrowed from elsewhere)
+PYCHECK
+}
+
+jupyter_book() { "$PY" -c 'import sys; from jupyter_book.cli.main import main; sys.argv[0] = "jupyter-book"; sys.exit(main())' "$@"; }
+
+unit() { interpreter_check "unit tests" "$PY" && "$PY" -m pytest -q tests; }
 
 notebooks() {
   # A fresh Colab runtime: tutorial_lib installed from its wheel, each chapter copied away from the
-  # repository. The chapters' first cells find the library and install nothing.
+  # repository. The chapters' first cells find the library and install nothing. Cells that declare
+  # a tolerance (metadata "tolerance") compare their numbers within it (tests/nbval_tolerance.py).
   local tmp; tmp=$(mktemp -d)
+  interpreter_check "notebooks" "$PY"
   "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$tmp/dist" .
   "$PY" -m pip install -q --no-deps --target "$tmp/site" "$tmp"/dist/*.whl
-  mkdir "$tmp/nb" && cp book/*.ipynb "$tmp/nb/"
+  mkdir "$tmp/nb" "$tmp/plugins" && cp book/*.ipynb "$tmp/nb/" && cp tests/nbval_tolerance.py "$tmp/plugins/"
   (
     cd "$tmp/nb"
-    export PYTHONPATH="$tmp/site"
+    export PYTHONPATH="$tmp/site:$tmp/plugins"
     "$PY" -c "import tutorial_lib, sys; p = tutorial_lib.__file__; print('tutorial_lib from', p); sys.exit(not p.startswith('$tmp/site'))"
     # the zoo ships inside the wheel and loads offline
     "$PY" -c "from tutorial_lib import zoo; [zoo.load(n) for n in zoo.names()]; print(len(zoo.names()), 'zoo models load from the wheel')"
-    "$PY" -m pytest -q -p no:cacheprovider --nbval --durations=0 ./*.ipynb
+    # the kernel nbval starts must be this environment's interpreter too: prove it with a notebook
+    "$PY" - "$VENV_PREFIX" <<'PYNB'
+import sys, nbformat
+cell = nbformat.v4.new_code_cell(
+    "import sys, torch, tutorial_lib\n"
+    f"assert sys.prefix == {sys.argv[1]!r}, f'the kernel runs outside the virtual environment: {{sys.prefix}}'")
+nb = nbformat.v4.new_notebook(cells=[cell])
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nbformat.write(nb, "00_interpreter_check.ipynb")
+PYNB
+    local ran; ran="ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-<this CPU's best>} OMP_NUM_THREADS=${OMP_NUM_THREADS:-<torch's choice>}"
+    echo "notebooks under $ran"
+    "$PY" -m pytest -q -p no:cacheprovider --nbval --nbval-current-env -p nbval_tolerance --durations=0 ./*.ipynb
   )
   rm -rf "$tmp"
 }
 
-book() { rm -rf _build; "$(dirname "$PY")/jupyter-book" build . -W -n --keep-going -q 2>&1 | tail -n 5; test -f _build/html/book/index.html; }
+second_machine() {
+  # The same notebooks as a second machine would run them: another kernel dispatch and thread count
+  # than the first pass. Training and attack numbers move slightly; declared tolerances absorb it.
+  local cap threads
+  if [ "${ATEN_CPU_CAPABILITY:-}" = default ]; then cap=""; else cap=default; fi
+  if [ "${OMP_NUM_THREADS:-}" = 1 ]; then threads=2; else threads=1; fi
+  ( if [ -n "$cap" ]; then export ATEN_CPU_CAPABILITY=$cap; else unset ATEN_CPU_CAPABILITY; fi
+    export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+    notebooks )
+}
+
+book() {
+  interpreter_check "book build" "$PY"
+  rm -rf _build/html _build/jupyter_execute _build/.doctrees
+  jupyter_book build . -W -n --keep-going -q 2>&1 | tail -n 5; test -f _build/html/book/index.html
+}
 
 browser() {
   # Debian's Chromium, offline: math must render from the local MathJax, no console errors.
@@ -45,12 +98,14 @@ browser() {
     echo "browser check SKIPPED: no chromium here (apt-get install chromium) - nothing was checked"
     return 0
   fi
+  interpreter_check "browser check" "$PY"
   "$PY" .ci/browser_check.py _build/html
 }
 
 t0=$SECONDS
 stage "unit tests" unit
 stage "notebooks (nbval, fresh-runtime layout)" notebooks
+stage "notebooks again, as a second machine (other kernel dispatch and thread count)" second_machine
 stage "book build (-W)" book
 stage "browser check (headless Chromium, offline)" browser
 echo "=== all stages: $((SECONDS - t0)) s"

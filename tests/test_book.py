@@ -68,3 +68,14 @@ def test_instructor_guide_shows_the_measured_minutes_of_every_chapter():
     guide = (REPO / "book" / "instructor_guide.md").read_text()
     assert book_time.time_table(rec) in guide  # rewritten by the benchmark, never by hand
     assert "book/instructor_guide" in _toc_files()
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_declared_tolerances_are_well_formed_and_sit_on_compared_cells(nb):
+    import nbval_tolerance
+    for i, c in enumerate(_cells(nb)):
+        tol = nbval_tolerance.tolerance_of(c.get("metadata", {}))  # raises on a malformed one
+        if tol is not None:
+            assert c["cell_type"] == "code" and "nbval-ignore-output" not in c["metadata"].get("tags", []), \
+                f"cell {i}: a tolerance on a cell nbval does not compare means nothing"
+            assert tol.abs > 0 or tol.rel > 0, f"cell {i}: a zero tolerance is an exact comparison; drop it"

@@ -1,0 +1,314 @@
+"""How far the book's numbers move on other machines, simulated on this one.
+
+Floating-point training and attacks are not bit-identical across CPU instruction sets and thread
+counts. This script re-runs every chapter (and the unit tests' recorded-run comparisons) under
+each combination of torch's CPU kernel dispatch (``ATEN_CPU_CAPABILITY``, every level this CPU
+supports) and thread count (1, 2, 4), then reports, per notebook cell, the largest distance of each
+printed number from the stored output, beside the tolerance the cell declares.
+
+Usage:
+    python benchmarks/reproducibility.py run      # execute everything under every setting (~40 min on 2 cores)
+    python benchmarks/reproducibility.py run --settings default:1 avx2:4
+    python benchmarks/reproducibility.py report   # the spread table, from what `run` saved
+
+Executed notebooks and measurements go to ``_build/reproducibility/<setting>/`` (a rerun skips
+the settings already done). ``report`` exits non-zero if any spread exceeds a declared tolerance,
+or if a cell whose numbers move declares none.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+import nbval_tolerance as nt  # noqa: E402
+
+OUT = ROOT / "_build" / "reproducibility"
+THREADS = (1, 2, 4)
+
+
+def cpu_capabilities() -> list[str]:
+    """The ATen dispatch levels this CPU can run: always ``default``, then avx2 / avx512."""
+    flags = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    levels = ["default"]
+    if {"avx2", "fma"} <= flags:
+        levels.append("avx2")
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+        levels.append("avx512")
+    return levels
+
+
+def all_settings() -> list[str]:
+    """Every ``capability:threads`` setting this machine can simulate."""
+    return [f"{c}:{t}" for c in cpu_capabilities() for t in THREADS]
+
+
+def setting_env(setting: str) -> dict[str, str]:
+    """The environment that simulates ``setting`` (e.g. ``avx2:4``)."""
+    cap, threads = setting.split(":")
+    env = {**os.environ, "CI": "true", "TUTORIAL_LIB_OFFLINE": "1", "ATEN_CPU_CAPABILITY": cap,
+           "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    env.setdefault("TUTORIAL_LIB_DATA", str(ROOT.parent / "shared" / "data"))
+    return env
+
+
+def notebooks() -> list[Path]:
+    """The chapters, in order."""
+    return sorted((ROOT / "book").glob("[0-9]*.ipynb"))
+
+
+def run_setting(setting: str) -> None:
+    """Execute every chapter and the recorded-run measurements under ``setting``."""
+    folder = OUT / setting.replace(":", "-")
+    folder.mkdir(parents=True, exist_ok=True)
+    env = setting_env(setting)
+    for nb in notebooks():
+        target = folder / nb.name
+        if target.exists():
+            continue
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:  # run away from the repository, as in Colab
+            code = ("import sys, nbformat; from nbclient import NotebookClient; "
+                    "nb = nbformat.read(sys.argv[1], as_version=4); "
+                    "NotebookClient(nb, timeout=1800, kernel_name='python3', allow_errors=True, "
+                    "resources={'metadata': {'path': sys.argv[3]}}).execute(); "
+                    "nbformat.write(nb, sys.argv[2])")
+            partial = folder / f".{nb.name}.tmp"
+            subprocess.run([sys.executable, "-c", code, str(nb), str(partial), tmp], env=env,
+                           check=True)
+            partial.replace(target)
+        print(f"{setting:<10} {nb.stem:<28} {time.perf_counter() - start:6.0f} s", flush=True)
+    target = folder / "recorded_runs.json"
+    if not target.exists():
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(Path(__file__)), "measure", str(target)], env=env,
+                       check=True)
+        print(f"{setting:<10} {'recorded runs':<28} {time.perf_counter() - start:6.0f} s", flush=True)
+
+
+def measure_recorded_runs(target: Path) -> None:
+    """The numbers the unit tests compare with recorded runs or cards, measured here (see tests/)."""
+    sys.path.insert(0, str(ROOT))
+    from tutorial_lib import costs, interpret, results, zoo
+    from tutorial_lib import tradeoff as tr
+    from tutorial_lib.data import balanced_subset, load_dataset
+    from tutorial_lib.evaluate import accuracy, pgd_budget, robust_accuracy, strong_budget
+    from tutorial_lib.train import TrainConfig
+
+    def rows(pairs):  # (quantity, recorded, new)
+        return [{"quantity": q, "recorded": a, "new": b} for q, a, b in pairs]
+
+    out: dict[str, list[dict]] = {}
+    # tests/test_costs.py::test_recorded_failure_run_is_reproduced
+    rec = next(r for r in results.load("training_failures")["runs"]
+               if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
+    fresh = costs.failure_run("FGSM-RS, α = 1.25ε", seed=0)
+    out["failure run FGSM-RS seed 0"] = rows(
+        (f"epoch {i + 1} {k}", b[k], a[k])
+        for i, (a, b) in enumerate(zip(fresh["history"], rec["history"])) for k in ("clean", "fgsm", "robust"))
+    # tests/test_interpret.py::test_recorded_feature_reuse_point_is_reproduced
+    rec = next(r for r in results.load("feature_reuse")["runs"]
+               if (r["dataset"], r["start"], r["train_size"], r["seed"])
+               == ("fashion", "frozen robust features", 1000, 0))
+    fresh = interpret.reuse_run("fashion", "frozen robust features", train_size=1000,
+                                epochs=rec["epochs"], seed=0)
+    out["feature reuse point"] = rows(
+        (f"epoch {i + 1} {k}", b[k], a[k])
+        for i, (a, b) in enumerate(zip(fresh["history"], rec["history"])) for k in ("clean", "robust"))
+    # tests/test_tradeoff.py: the cheapest Figure 1 point and one operating point
+    rec = next(r for r in results.load("figure1")["runs"]
+               if (r["eps"], r["train_size"], r["seed"]) == (0.0, tr.FIG1_SIZES[0], 0))
+    fresh = tr.figure1_run("linf", 0.0, tr.FIG1_SIZES[0], 0)
+    out["figure1 point"] = rows([("clean", rec["clean"], fresh["clean"])])
+    rec = next(p for p in results.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
+    xc, yc, xr, yr = tr.splits()["val"]
+    model = zoo.load("mnist_linf_0.1")
+    out["operating point mnist_linf_0.1"] = rows([
+        ("clean", rec["val"]["clean"], accuracy(model, (xc, yc))),
+        ("linf@0.1", rec["val"]["linf@0.1"],
+         robust_accuracy(model, (xr, yr), attack=strong_budget(0.1)).accuracy)])
+    # tests/test_zoo.py: every card's clean accuracy and PGD-50 on the fixed subset
+    zoo_rows = []
+    for name in zoo.names():
+        card, model = zoo.card(name), zoo.load(name)
+        cfg = TrainConfig(**card["config"])
+        x, y = load_dataset(cfg.dataset, "test")
+        xs, ys = balanced_subset(x, y, zoo.SUBSET_SIZE, seed=card["robust_subset"]["subset_seed"])
+        eps, norm = zoo.eval_radius(cfg)
+        zoo_rows += [(f"{name} clean", card["clean_accuracy"], accuracy(model, (x, y))),
+                     (f"{name} PGD-50 subset", card["robust_subset"]["accuracy"],
+                      robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm)).accuracy)]
+    out["zoo cards"] = rows(zoo_rows)
+    target.write_text(json.dumps(out, indent=1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute the book under each setting")
+    run.add_argument("--settings", nargs="*", default=None, help="e.g. default:1 avx2:4 (default: all)")
+    rep = sub.add_parser("report", help="the spread table")
+    rep.add_argument("--apply", action="store_true",
+                     help="declare the suggested tolerance on every cell whose spread is not covered")
+    meas = sub.add_parser("measure", help=argparse.SUPPRESS)
+    meas.add_argument("target", type=Path)
+    args = parser.parse_args()
+    if args.command == "run":
+        for s in args.settings or all_settings():
+            run_setting(s)
+        return 0
+    if args.command == "measure":
+        measure_recorded_runs(args.target)
+        return 0
+    return report(apply=args.apply)
+
+
+IGNORED = ("nbval-ignore-output", "nbval-skip")
+
+
+def text_outputs(cell) -> list[dict]:  # noqa: ANN001
+    """The outputs nbval compares as text, with streams merged as nbval merges them."""
+    from nbval.plugin import coalesce_streams
+
+    return coalesce_streams(list(cell.get("outputs", [])))
+
+
+def compared(cell) -> bool:  # noqa: ANN001
+    """Whether nbval compares this cell's outputs at all."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    marks = "".join(cell.get("source", ""))
+    return (cell.get("cell_type") == "code" and not set(tags) & set(IGNORED)
+            and "NBVAL_IGNORE_OUTPUT" not in marks and "NBVAL_SKIP" not in marks)
+
+
+def resolution(stored: str) -> float:
+    """The finest step among the printed numbers (0.1 for ``98.9%``, 1 for ``274``)."""
+    steps = [10.0 ** -len(m.group().split(".")[1].split("e")[0].split("E")[0]) if "." in m.group() else 1.0
+             for m in nt.NUMBER.finditer(stored)]
+    return min(steps, default=1.0)
+
+
+def suggested(spread: float, step: float) -> float:
+    """A tolerance that covers twice the measured spread, in whole steps of the printed precision."""
+    return 0.0 if spread == 0 else round(max(1, -(-2 * spread // step)) * step, 10)
+
+
+def raw_text(cell) -> str:  # noqa: ANN001
+    """All the text nbval compares of a cell, unmasked."""
+    return " ".join("".join(c[k]) if isinstance(c[k], list) else c[k]
+                    for o in text_outputs(cell) if o.get("output_type") != "error"
+                    for c, k in nt._text_fields(o))
+
+
+def masked_texts(cell) -> tuple[list[str], list[float]]:  # noqa: ANN001
+    """What nbval compares of a cell (its text outputs), numbers masked, and the numbers."""
+    texts, numbers = [], []
+    for output in text_outputs(cell):
+        if output.get("output_type") == "error":
+            continue
+        for container, key in nt._text_fields(output):
+            value = container[key]
+            masked, found = nt.mask_numbers("".join(value) if isinstance(value, list) else value)
+            texts.append(f"{key}: {masked}")
+            numbers += found
+    return texts, numbers
+
+
+def cell_spreads(settings: list[str]) -> list[dict]:
+    """Per compared cell with numbers: the largest distance of any number from the stored one."""
+    import nbformat
+
+    rows = []
+    for nb_path in notebooks():
+        stored_nb = nbformat.read(nb_path, as_version=4)
+        runs = {s: nbformat.read(OUT / s.replace(":", "-") / nb_path.name, as_version=4)
+                for s in settings if (OUT / s.replace(":", "-") / nb_path.name).exists()}
+        for i, cell in enumerate(stored_nb.cells):
+            if not compared(cell) or not cell.get("outputs"):
+                continue
+            ref_texts, ref_nums = masked_texts(cell)
+            row = {"notebook": nb_path.stem, "cell": i, "numbers": len(ref_nums), "spread": 0.0,
+                   "worst": "", "text_differs": [], "errors": [],
+                   "declared": nt.tolerance_of(cell.metadata),
+                   "step": resolution(raw_text(cell))}
+            for s, run in runs.items():
+                new_cell = run.cells[i]
+                if any(o.get("output_type") == "error" for o in new_cell.get("outputs", [])):
+                    row["errors"].append(s)
+                    continue
+                texts, nums = masked_texts(new_cell)
+                if texts != ref_texts or len(nums) != len(ref_nums):
+                    row["text_differs"].append(s)
+                    continue
+                for a, b in zip(ref_nums, nums):
+                    if abs(a - b) > row["spread"]:
+                        row["spread"], row["worst"] = abs(a - b), f"{a:g} -> {b:g} ({s})"
+            if row["numbers"] or row["text_differs"] or row["errors"]:
+                rows.append(row)
+    return rows
+
+
+def report(apply: bool = False) -> int:
+    """Print the spread of every compared cell and of every recorded-run comparison."""
+    import nbformat
+
+    settings = [s for s in all_settings() if (OUT / s.replace(":", "-")).exists()]
+    print(f"settings measured: {', '.join(settings)} (stored outputs are the reference)\n")
+    bad = 0
+    print(f"{'notebook':<26}{'cell':>5}{'numbers':>9}{'max |Δ|':>10}{'suggest':>9}  declared / status")
+    changes: dict[str, dict[int, float]] = {}
+    for r in cell_spreads(settings):
+        sug = suggested(r["spread"], r["step"])
+        status = str(r["declared"]) if r["declared"] else "exact"
+        if r["errors"]:
+            status, bad = f"ERROR under {r['errors']}", bad + 1
+        elif r["text_differs"]:
+            status, bad = f"WORDS DIFFER under {r['text_differs']}", bad + 1
+        elif r["spread"] > 0 and (r["declared"] is None or r["declared"].abs < r["spread"]):
+            status, bad = status + "  <- does not cover the spread", bad + 1
+            changes.setdefault(r["notebook"], {})[r["cell"]] = sug
+        if r["spread"] > 0 or r["declared"] or r["errors"] or r["text_differs"]:
+            print(f"{r['notebook']:<26}{r['cell']:>5}{r['numbers']:>9}{r['spread']:>10.4g}{sug:>9.4g}  "
+                  f"{status}  {r['worst']}")
+    print("\nrecorded runs and cards compared by the unit tests (max |new - recorded| over settings):")
+    recorded: dict[tuple[str, str], float] = {}
+    for s in settings:
+        f = OUT / s.replace(":", "-") / "recorded_runs.json"
+        if f.exists():
+            for group, rows in json.loads(f.read_text()).items():
+                for row in rows:
+                    key = (group, row["quantity"])
+                    recorded[key] = max(recorded.get(key, 0.0), abs(row["new"] - row["recorded"]))
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for (group, q), d in recorded.items():
+        groups.setdefault(group, []).append((q, d))
+    for group, rows in groups.items():
+        worst = max(rows, key=lambda r: r[1])
+        print(f"  {group:<34} max |Δ| {worst[1]:.4f} ({worst[0]})")
+    if apply:
+        for stem, cells in changes.items():
+            path = ROOT / "book" / f"{stem}.ipynb"
+            nb = nbformat.read(path, as_version=4)
+            for i, tol in cells.items():
+                nb.cells[i].metadata[nt.KEY] = {"abs": tol}
+            nbformat.write(nb, path)
+            print(f"declared tolerances in {path.name}: {cells}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
