@@ -2,17 +2,18 @@
 
 Every chapter imports from here; each module holds one concept the course teaches.
 """
-from tutorial_lib import attacks, checkpoint, data, evaluate, models, plotting, train as training, zoo
+from tutorial_lib import attacks, checkpoint, data, devices, evaluate, models, plotting, train as training, zoo
 from tutorial_lib.attacks import eval_mode, fgsm, pgd
 from tutorial_lib.data import DataNotFoundError, balanced_subset, batches, data_root, load_dataset
-from tutorial_lib.evaluate import RobustAccuracy, accuracy, robust_accuracy
+from tutorial_lib.devices import resolve_device
+from tutorial_lib.evaluate import RobustAccuracy, accuracy, predict, robust_accuracy
 from tutorial_lib.models import build_model, count_parameters
 from tutorial_lib.train import TrainConfig, train
 
 __all__ = [
     "DataNotFoundError", "RobustAccuracy", "TrainConfig", "accuracy", "balanced_subset", "batches",
     "build_model", "count_parameters", "data_root", "eval_mode", "fgsm", "load_dataset", "pgd",
-    "robust_accuracy", "train",
-    "attacks", "checkpoint", "data", "evaluate", "models", "plotting", "training", "zoo",
+    "predict", "resolve_device", "robust_accuracy", "train",
+    "attacks", "checkpoint", "data", "devices", "evaluate", "models", "plotting", "training", "zoo",
 ]
 __version__ = "0.1.0"

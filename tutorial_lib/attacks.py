@@ -4,7 +4,8 @@ Each norm is three tiny functions, as in MadryLab's ``attack_steps.py``: where t
 (``random_start``), which way to move (``step_``) and how to get back into the ball
 (``project_``). The trailing underscore is PyTorch's sign of an in-place operation: they
 overwrite ``x_adv`` (which PGD owns) instead of allocating a new image batch at every step.
-All budgets (``eps``, ``alpha``) are on the [0, 1] pixel scale.
+All budgets (``eps``, ``alpha``) are on the [0, 1] pixel scale. The attacks run on the model's
+device and return images on the device ``x`` came from (``tutorial_lib.devices``).
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from tutorial_lib.devices import to_model_device
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 """``loss_fn(logits, y)`` returns one loss per example; the attack ascends it (descends if targeted)."""
@@ -190,11 +193,13 @@ def attack_succeeded(logits: Tensor, y: Tensor, *, targeted: bool) -> Tensor:
 def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str = "linf",
          targeted: bool = False, loss_fn: LossFn = cross_entropy) -> Tensor:
     """The fast gradient (sign) method: one step of size ``eps``, then clip to [0, 1]."""
+    home = x.device
+    x, y = to_model_device(model, x, y)
     check_attack_inputs(model, x, y, eps=eps, norm=norm)
     with eval_mode(model):
         grad, _ = input_gradient(model, x, y, loss_fn)
     sign = -1.0 if targeted else 1.0
-    return NORMS[norm].step_(x.detach().clone(), grad, sign * eps).clamp_(0, 1)
+    return NORMS[norm].step_(x.detach().clone(), grad, sign * eps).clamp_(0, 1).to(home)
 
 
 def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, steps: int,
@@ -206,6 +211,8 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, ste
     With restarts, each example keeps its worst case: a success if any run found one, else the
     run with the highest objective. Returns detached images in [0, 1].
     """
+    home = x.device
+    x, y = to_model_device(model, x, y)
     check_attack_inputs(model, x, y, eps=eps, norm=norm, alpha=alpha, steps=steps,
                         restarts=restarts)
     n = NORMS[norm]
@@ -220,7 +227,7 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, ste
                 # (sign * alpha) steps down the loss when targeted: both steps are odd in alpha
                 x_adv = n.project_(n.step_(x_adv, grad, sign * alpha), x, eps).clamp_(0, 1)
             if restarts == 1:
-                return x_adv.detach()
+                return x_adv.detach().to(home)
             with torch.no_grad():
                 logits = model(x_adv)
                 ok = attack_succeeded(logits, y, targeted=targeted)
@@ -231,4 +238,4 @@ def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, ste
             better = (ok & ~best_ok) | ((ok == best_ok) & (obj > best_obj))
             best = torch.where(better.view(-1, *([1] * (x.dim() - 1))), x_adv, best)
             best_ok, best_obj = best_ok | ok, torch.where(better, obj, best_obj)
-    return best.detach()
+    return best.detach().to(home)

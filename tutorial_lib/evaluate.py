@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from tutorial_lib.attacks import eval_mode
 from tutorial_lib.data import batches
+from tutorial_lib.devices import model_device, to_model_device
 
 Attack = Callable[[nn.Module, Tensor, Tensor], Tensor]
 Data = tuple[Tensor, Tensor] | Iterable[tuple[Tensor, Tensor]]
@@ -26,23 +27,26 @@ def _batches(data: Data, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
         yield from data
 
 
-def _device(model: nn.Module) -> torch.device:
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
 def accuracy(model: nn.Module, data: Data, *, batch_size: int = 1000) -> float:
     """The fraction of examples the model classifies correctly."""
     was_training = model.training
     model.eval()
     correct = total = 0
-    dev = _device(model)
+    dev = model_device(model)
     with torch.no_grad():
         for x, y in _batches(data, batch_size):
             correct += (model(x.to(dev)).argmax(1) == y.to(dev)).sum().item()
             total += y.numel()
     model.train(was_training)
     return correct / total
+
+
+def predict(model: nn.Module, x: Tensor, *, batch_size: int = 1000) -> Tensor:
+    """The predicted class of each image (computed on the model's device, returned on ``x``'s)."""
+    dev = model_device(model)
+    with eval_mode(model), torch.no_grad():
+        out = [model(xb.to(dev)).argmax(1) for xb in x.split(batch_size)]
+    return torch.cat(out).to(x.device) if out else torch.zeros(0, dtype=torch.long, device=x.device)
 
 
 def describe_attack(attack: Attack) -> str:
@@ -72,7 +76,7 @@ class RobustAccuracy:
 def robust_accuracy(model: nn.Module, data: Data, *, attack: Attack,
                     batch_size: int = 1000) -> RobustAccuracy:
     """Accuracy on attacked inputs; an example counts only if it is also classified correctly."""
-    dev = _device(model)
+    dev = model_device(model)
     robust = clean = total = 0
     for x, y in _batches(data, batch_size):
         x, y = x.to(dev), y.to(dev)
@@ -122,8 +126,8 @@ def torchattacks_attack(name: str, **knobs: Any) -> Attack:
                           "(its requests pin would downgrade requests)") from err
 
     def attack(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
-        with eval_mode(model):
-            return getattr(torchattacks, name)(model, **knobs)(x, y)
+        with eval_mode(model):  # torchattacks runs on the model's device; hand back on x's
+            return getattr(torchattacks, name)(model, **knobs)(x, y).to(x.device)
 
     attack.__name__ = f"torchattacks.{name}({', '.join(f'{k}={v}' for k, v in knobs.items())})"
     return attack
@@ -152,6 +156,8 @@ def worst_case(*attacks: Attack) -> Attack:
         raise ValueError("worst_case needs at least one attack")
 
     def attack(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+        home = x.device
+        x, y = to_model_device(model, x, y)
         x_adv = x.detach().clone()
         with eval_mode(model), torch.no_grad():
             alive = model(x).argmax(1) == y
@@ -164,7 +170,7 @@ def worst_case(*attacks: Attack) -> Attack:
                 fooled = model(xa).argmax(1) != y[idx]
             x_adv[idx[fooled]] = xa[fooled]
             alive[idx[fooled]] = False
-        return x_adv
+        return x_adv.to(home)
 
     attack.__name__ = " + ".join(describe_attack(a) for a in attacks)
     return attack

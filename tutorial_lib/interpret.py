@@ -7,16 +7,19 @@ from torch import Tensor, nn
 
 from tutorial_lib.attacks import check_attack_inputs, eval_mode, input_gradient
 from tutorial_lib.data import batches
+from tutorial_lib.devices import to_model_device
 
 
 def loss_gradients(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 500) -> Tensor:
     """The gradient of each example's cross-entropy with respect to its pixels (the paper's Fig. 2)."""
+    home = x.device
+    x, y = to_model_device(model, x, y)
     check_attack_inputs(model, x, y, eps=0.0, norm="linf")
     out = []
     with eval_mode(model):
         for xb, yb in batches(x, y, batch_size):
             out.append(input_gradient(model, xb, yb)[0])
-    return torch.cat(out)
+    return torch.cat(out).to(home)
 
 
 def display_scale(grad: Tensor, *, sigmas: float = 3.0) -> Tensor:
@@ -38,8 +41,8 @@ def class_means(x: Tensor, y: Tensor, classes: int = 10) -> Tensor:
 def runner_up(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     """The class each example is most likely to be mistaken for: the best-scoring wrong class."""
     with eval_mode(model), torch.no_grad():
-        logits = torch.cat([model(xb) for xb, _ in batches(x, y, 1000)])
-    return logits.scatter(1, y[:, None], float("-inf")).argmax(1)
+        logits = torch.cat([model(*to_model_device(model, xb)) for xb, _ in batches(x, y, 1000)])
+    return logits.to(y.device).scatter(1, y[:, None], float("-inf")).argmax(1)
 
 
 def class_direction_cosine(grad: Tensor, x: Tensor, target: Tensor, means: Tensor) -> Tensor:
@@ -78,7 +81,7 @@ def layer_output(model: nn.Sequential, x: Tensor, upto: int) -> Tensor:
     if not 0 < upto <= len(model):
         raise ValueError(f"upto must be in 1..{len(model)}, got {upto}")
     with eval_mode(model), torch.no_grad():
-        return model[:upto](x)
+        return model[:upto](*to_model_device(model, x)).to(x.device)
 
 
 def first_conv(model: nn.Sequential) -> nn.Conv2d:

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from tutorial_lib.attacks import NORMS, pgd
 from tutorial_lib.checkpoint import CheckpointError, load_file, save_atomic
 from tutorial_lib.data import balanced_subset, batches, load_dataset
+from tutorial_lib.devices import resolve_device
 from tutorial_lib.models import build_model
 
 METHODS = ("standard", "fgsm_rs", "pgd", "trades")
@@ -49,6 +50,7 @@ class TrainConfig:
     init_from: str | None = None  # start from this zoo model's weights instead of random ones
     init_layers: int | None = None  # copy only the first `init_layers` layers of it (None: all)
     freeze: int = 0               # keep the first `freeze` layers (modules) of the model fixed
+    device: str = "auto"          # auto: the GPU when there is one, else the CPU (the reference)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -71,6 +73,8 @@ class TrainConfig:
             raise ValueError("init_layers needs init_from: the zoo model to copy the layers from")
         if self.freeze and self.init_from is None:
             raise ValueError("freeze > 0 keeps random layers fixed; set init_from to a zoo model")
+        if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:k]', got {self.device!r}")
         if not 0 <= self.eps_warmup <= 1:
             raise ValueError(f"eps_warmup is a fraction of training, in [0, 1]; got {self.eps_warmup}")
 
@@ -193,7 +197,7 @@ def initial_model(cfg: TrainConfig) -> nn.Module:
     if (card["arch"], card["arch_kwargs"]) != (cfg.arch, cfg.arch_kwargs()):
         raise ValueError(f"init_from={cfg.init_from!r} is a {card['arch']} {card['arch_kwargs']}, "
                          f"but the config asks for {cfg.arch} {cfg.arch_kwargs()}; make them agree")
-    source, layers = list(zoo.load(cfg.init_from).children()), list(model.children())
+    source, layers = list(zoo.load(cfg.init_from, device="cpu").children()), list(model.children())
     copy = len(layers) if cfg.init_layers is None else cfg.init_layers
     if max(cfg.freeze, copy) > len(layers):
         raise ValueError(f"freeze={cfg.freeze}, init_layers={copy}: the model has {len(layers)} layers")
@@ -223,9 +227,10 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
     total = per_epoch * cfg.epochs
 
     torch.manual_seed(cfg.seed)
-    model = initial_model(cfg)
+    device = resolve_device(cfg.device)
+    model = initial_model(cfg)  # initialised on the CPU: the same start on every device
     layout = torch.channels_last if cfg.channels_last and cfg.arch != "linear" else torch.contiguous_format
-    model = model.to(memory_format=layout)
+    model = model.to(device=device, memory_format=layout)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: one_cycle(s, total))
     attack_gen = torch.Generator().manual_seed(cfg.seed + 1)
@@ -260,7 +265,7 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
             if epoch * per_epoch + i < step:
                 continue  # done before the resume
             eps = eps_at(step, total, cfg)
-            xb = xb.contiguous(memory_format=layout)
+            xb, yb = xb.to(device).contiguous(memory_format=layout), yb.to(device)
             loss, logits = training_loss(model, xb, yb, cfg, eps, attack_gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -12,6 +12,7 @@ from torch import nn
 
 from tutorial_lib.checkpoint import CheckpointError, atomic_write_json, load_model, save_model
 from tutorial_lib.data import balanced_subset, load_dataset
+from tutorial_lib.devices import resolve_device
 from tutorial_lib.evaluate import (accuracy, independent_ensemble, pgd_budget, robust_accuracy,
                                   strong_budget)
 from tutorial_lib.train import TrainConfig, train
@@ -56,14 +57,16 @@ def card(name: str, folder: Path = CHECKPOINT_DIR) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def load(name: str, folder: Path = CHECKPOINT_DIR) -> nn.Module:
-    """A named zoo model, ready in eval mode, its weights checked against the card's sha256."""
+def load(name: str, folder: Path = CHECKPOINT_DIR, *, device: str | torch.device = "auto"
+         ) -> nn.Module:
+    """A named zoo model, ready in eval mode on ``device`` (``"auto"``: the GPU when there is one,
+    else the CPU), its weights checked against the card's sha256."""
     c = card(name, folder)
     path = folder / f"{name}.pt"
     if not path.is_file():
         raise CheckpointError(f"zoo card {name!r} exists but its weights {path} are missing; "
                               "reinstall tutorial_lib or retrain with the card's command")
-    return load_model(path, sha256=c["sha256"], arch=c["arch"])
+    return load_model(path, sha256=c["sha256"], arch=c["arch"]).to(resolve_device(device))
 
 
 def hardware() -> str:
@@ -76,6 +79,8 @@ def hardware() -> str:
                 break
     except OSError:
         pass
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} GPU, {cpu}"
     return f"{cpu}, {torch.get_num_threads()} torch threads"
 
 
