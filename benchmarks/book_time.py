@@ -38,13 +38,15 @@ def with_time_table(page: str, rec: dict) -> str:
 def main() -> int:
     """Time nbval on each chapter; print a table; record it."""
     notebooks = [Path(a) for a in sys.argv[1:]] or sorted((ROOT / "book").glob("[0-9]*.ipynb"))
-    env = {**os.environ, "CI": "true", "TUTORIAL_LIB_OFFLINE": "1"}
+    env = {**os.environ, "CI": "true", "TUTORIAL_LIB_OFFLINE": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
     env.setdefault("TUTORIAL_LIB_DATA", str(ROOT.parent / "shared" / "data"))
     rows, failed = [], False
     for nb in notebooks:
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval", "-p", "no:cacheprovider",
-                               str(nb)], cwd=ROOT, env=env, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval", "--nbval-current-env",
+                               "-p", "nbval_tolerance", "-p", "no:cacheprovider", str(nb)],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         failed |= proc.returncode != 0
         rows.append({"chapter": Path(nb).stem, "seconds": round(seconds, 1), "passed": proc.returncode == 0})

@@ -290,15 +290,25 @@ def report(apply: bool = False) -> int:
         f = OUT / s.replace(":", "-") / "recorded_runs.json"
         if f.exists():
             for group, rows in json.loads(f.read_text()).items():
+                means: dict[str, list[float]] = {}  # per metric of a per-epoch curve: mean over epochs
                 for row in rows:
                     key = (group, row["quantity"])
                     recorded[key] = max(recorded.get(key, 0.0), abs(row["new"] - row["recorded"]))
+                    if row["quantity"].startswith("epoch "):
+                        means.setdefault(row["quantity"].split()[-1], []).append(row["new"] - row["recorded"])
+                for metric, deltas in means.items():
+                    key = (group, f"mean over epochs of {metric}")
+                    recorded[key] = max(recorded.get(key, 0.0), abs(sum(deltas) / len(deltas)))
     groups: dict[str, list[tuple[str, float]]] = {}
     for (group, q), d in recorded.items():
         groups.setdefault(group, []).append((q, d))
     for group, rows in groups.items():
-        worst = max(rows, key=lambda r: r[1])
+        per_epoch = [r for r in rows if not r[0].startswith("mean over")]
+        worst = max(per_epoch, key=lambda r: r[1])
         print(f"  {group:<34} max |Δ| {worst[1]:.4f} ({worst[0]})")
+        for q, d in rows:
+            if q.startswith("mean over"):
+                print(f"  {'':<34} |Δ| {d:.4f} of the {q}")
     if apply:
         for stem, cells in changes.items():
             path = ROOT / "book" / f"{stem}.ipynb"

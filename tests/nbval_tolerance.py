@@ -69,10 +69,17 @@ def parse_number(text: str) -> float:
     return float(text.replace(",", ""))
 
 
+PADDED = re.compile(r"(?P<pad> *)(?P<num>" + NUMBER.pattern + ")")
+
+
 def mask_numbers(text: str) -> tuple[str, list[float]]:
-    """``text`` with every number replaced by ``<n>``, and the numbers in order."""
-    numbers = [parse_number(m.group()) for m in NUMBER.finditer(text)]
-    return NUMBER.sub(MASK, text), numbers
+    """``text`` with every number replaced by ``<n>``, and the numbers in order.
+
+    The spaces that pad a number in a column count as part of it (``accuracy  98.8%`` and
+    ``accuracy 100.0%`` have the same words), so a number that gains a digit does not fail.
+    """
+    numbers = [parse_number(m.group("num")) for m in PADDED.finditer(text)]
+    return PADDED.sub(lambda m: (" " if m.group("pad") else "") + MASK, text), numbers
 
 
 def number_mismatches(stored: list[float], new: list[float], tol: Tolerance) -> list[str]:

@@ -26,15 +26,29 @@ def test_recorded_cost_table_is_ordered_by_attack_steps():
     assert runs["standard"]["clean"] > runs["PGD-10"]["clean"]
 
 
+def _mean(history: list[dict], key: str) -> float:
+    return sum(row[key] for row in history) / len(history)
+
+
 def test_recorded_failure_run_is_reproduced():
-    """Re-run one recorded curve (FGSM-RS with the usual step, seed 0) and compare every epoch."""
+    """Re-run one recorded curve (FGSM-RS with the usual step, seed 0).
+
+    Across kernel dispatches and thread counts (benchmarks/reproducibility.py) FGSM and PGD accuracy
+    of single epochs move by up to 0.030, clean accuracy by 0.0075, and the means over the epochs
+    of FGSM and PGD accuracy by 0.0026 and 0.0066. So the curve is compared where it is stable,
+    at twice those spreads: clean accuracy epoch by epoch, FGSM and PGD accuracy as their means
+    over the epochs, and the collapse the chapter shows (FGSM far above PGD accuracy at the end)."""
     rec = next(r for r in results.load("training_failures")["runs"]
                if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
     fresh = costs.failure_run("FGSM-RS, α = 1.25ε", seed=0)
     assert TrainConfig(**fresh["config"]) == TrainConfig(**rec["config"])  # newer fields: defaults
-    for a, b in zip(fresh["history"], rec["history"], strict=True):
-        for k in ("clean", "fgsm", "robust"):
-            assert abs(a[k] - b[k]) <= 0.02, (a, b)
+    assert len(fresh["history"]) == len(rec["history"])
+    for a, b in zip(fresh["history"], rec["history"]):
+        assert abs(a["clean"] - b["clean"]) <= 0.015, (a, b)
+    for k in ("fgsm", "robust"):
+        assert abs(_mean(fresh["history"], k) - _mean(rec["history"], k)) <= 0.015, k
+    for h in (fresh["history"], rec["history"]):
+        assert h[-1]["fgsm"] - h[-1]["robust"] > 0.5
 
 
 def test_unknown_recipes_are_refused():

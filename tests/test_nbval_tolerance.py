@@ -16,6 +16,8 @@ def test_numbers_are_masked_but_names_and_labels_stay_text():
     text, numbers = nt.mask_numbers("PGD-40 eps=0.1 on 10,000 images: 98.9% (l2, x1, linf_0.3) margin -0.486 1e-05")
     assert text == "PGD-<n> eps=<n> on <n> images: <n>% (l2, x1, linf_0.3) margin <n> <n>"
     assert numbers == [40, 0.1, 10_000, 98.9, -0.486, 1e-05]
+    assert nt.mask_numbers("judge  98.8%  kNN")[0] == nt.mask_numbers("judge 100.0%  kNN")[0]
+    assert nt.mask_numbers("1:97.0  2:90.5")[0] == "<n>:<n> <n>:<n>"
 
 
 def test_tolerance_is_read_from_cell_metadata_and_malformed_ones_are_refused():
