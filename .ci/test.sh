@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` runs): unit tests, every chapter re-executed by nbval as a
-# fresh Colab runtime would run it, and the book built with warnings as errors. Prints stage times.
+# fresh Colab runtime would run it (twice: as this machine runs it and as a second machine would),
+# the book built with warnings as errors, and the pages opened in Chromium. Prints stage times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

@@ -12,7 +12,8 @@ Usage:
     python benchmarks/reproducibility.py report   # the spread table, from what `run` saved
 
 Executed notebooks and measurements go to ``_build/reproducibility/<setting>/`` (a rerun skips
-the settings already done). ``report`` exits non-zero if any spread exceeds a declared tolerance,
+what is already there; delete a chapter's file there after changing it). Run the settings one
+after another: two runs at once oversubscribe the cores and take several times as long. ``report`` exits non-zero if any spread exceeds a declared tolerance,
 or if a cell whose numbers move declares none.
 """
 from __future__ import annotations
@@ -204,7 +205,9 @@ def resolution(stored: str) -> float:
 
 def suggested(spread: float, step: float) -> float:
     """A tolerance that covers twice the measured spread, in whole steps of the printed precision."""
-    return 0.0 if spread == 0 else round(max(1, -(-2 * spread // step)) * step, 10)
+    import math
+
+    return 0.0 if spread == 0 else round(max(1, math.ceil(round(2 * spread / step, 6))) * step, 10)
 
 
 def raw_text(cell) -> str:  # noqa: ANN001

@@ -37,6 +37,17 @@ def test_a_tolerance_allows_exactly_its_bound():
     assert "stored 64.9" in msg and "new 62.1" in msg and "tolerance (abs 1.5)" in msg
 
 
+def test_the_sweep_suggests_twice_the_spread_in_printed_steps():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("reproducibility", HERE.parent / "benchmarks" / "reproducibility.py")
+    rep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rep)
+    assert rep.resolution("accuracy 98.9% on 274 images") == 0.1 and rep.resolution("274") == 1
+    assert rep.suggested(1.6, 0.1) == 3.2 and rep.suggested(0.002, 0.001) == 0.004
+    assert rep.suggested(0.0, 0.1) == 0.0 and rep.suggested(0.01, 0.1) == 0.1  # at least one step
+    assert {"default:1", "default:2", "default:4"} <= set(rep.all_settings())
+
+
 def _cell(source: str, stored: str, tolerance: dict | None = None) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source, execution_count=1)
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored)]
