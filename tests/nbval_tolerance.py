@@ -4,8 +4,9 @@ Floating-point training is not bit-identical across CPU instruction sets, thread
 versions, so a cell whose printed numbers come from training or an attack declares how far they
 may move, in its metadata::
 
-    {"tolerance": {"abs": 1.5}}          # every number may move by 1.5 (in the unit it is printed in)
-    {"tolerance": {"abs": 0.5, "rel": 0.02}}   # |new - stored| <= abs + rel * |stored|
+    {"tolerance": {"abs": 1.5}}                  # every number may move by 1.5 (in its printed unit)
+    {"tolerance": {"percent": 3.0, "abs": 0.2}}  # numbers printed with "%" by 3 points, others by 0.2
+    {"tolerance": {"abs": 0.5, "rel": 0.02}}     # |new - stored| <= abs + rel * |stored|
 
 For such a cell the text outputs are compared with every number masked (the words must still
 agree exactly), then the numbers pairwise within the tolerance. Every other cell is compared
@@ -19,7 +20,7 @@ import re
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -33,21 +34,35 @@ separators (``10,000``), a sign, a fraction and an exponent are part of it."""
 MASK = "<n>"
 
 
+class Printed(NamedTuple):
+    """A number as printed: its value, and whether a ``%`` follows it."""
+
+    value: float
+    percent: bool = False
+
+
 @dataclass(frozen=True)
 class Tolerance:
-    """How far a printed number may move: ``|new - stored| <= abs + rel * |stored|``."""
+    """How far a printed number may move: ``|new - stored| <= abs + rel * |stored|``, with
+    ``percent`` in place of ``abs`` for numbers printed with a ``%`` (when it is given)."""
 
     abs: float = 0.0
     rel: float = 0.0
+    percent: float | None = None
 
-    def allows(self, stored: float, new: float) -> bool:
+    def allows(self, stored: Printed, new: Printed) -> bool:
         """Whether ``new`` is close enough to ``stored``."""
-        bound = self.abs + self.rel * abs(stored)
-        return abs(new - stored) <= bound * (1 + 1e-9) + 1e-12  # 98.9 -> 99.4 is within 0.5
+        base = self.percent if stored.percent and self.percent is not None else self.abs
+        bound = base + self.rel * abs(stored.value)
+        return abs(new.value - stored.value) <= bound * (1 + 1e-9) + 1e-12  # 98.9 -> 99.4 is within 0.5
 
     def __str__(self) -> str:
-        parts = [f"abs {self.abs:g}"] + ([f"rel {self.rel:g}"] if self.rel else [])
+        parts = ([f"percent {self.percent:g}"] if self.percent is not None else []) + \
+            [f"abs {self.abs:g}"] + ([f"rel {self.rel:g}"] if self.rel else [])
         return ", ".join(parts)
+
+
+FIELDS = ("abs", "rel", "percent")
 
 
 def tolerance_of(metadata: dict[str, Any]) -> Tolerance | None:
@@ -55,9 +70,9 @@ def tolerance_of(metadata: dict[str, Any]) -> Tolerance | None:
     spec = metadata.get(KEY)
     if spec is None:
         return None
-    if not isinstance(spec, dict) or not spec or set(spec) - {"abs", "rel"}:
-        raise ValueError(f'cell metadata "{KEY}" must be a dict with "abs" and/or "rel", '
-                         f'e.g. {{"abs": 1.0}}; got {spec!r}')
+    if not isinstance(spec, dict) or not spec or set(spec) - set(FIELDS):
+        raise ValueError(f'cell metadata "{KEY}" must be a dict of {", ".join(FIELDS)}, '
+                         f'e.g. {{"percent": 2.0, "abs": 0.1}}; got {spec!r}')
     for k, v in spec.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
             raise ValueError(f'cell metadata "{KEY}": {k} must be a number >= 0, got {v!r}')
@@ -72,19 +87,21 @@ def parse_number(text: str) -> float:
 PADDED = re.compile(r"(?P<pad> *)(?P<num>" + NUMBER.pattern + ")")
 
 
-def mask_numbers(text: str) -> tuple[str, list[float]]:
+def mask_numbers(text: str) -> tuple[str, list[Printed]]:
     """``text`` with every number replaced by ``<n>``, and the numbers in order.
 
     The spaces that pad a number in a column count as part of it (``accuracy  98.8%`` and
     ``accuracy 100.0%`` have the same words), so a number that gains a digit does not fail.
     """
-    numbers = [parse_number(m.group("num")) for m in PADDED.finditer(text)]
+    numbers = [Printed(parse_number(m.group("num")), text[m.end():m.end() + 1] == "%")
+               for m in PADDED.finditer(text)]
     return PADDED.sub(lambda m: (" " if m.group("pad") else "") + MASK, text), numbers
 
 
-def number_mismatches(stored: list[float], new: list[float], tol: Tolerance) -> list[str]:
+def number_mismatches(stored: list[Printed], new: list[Printed], tol: Tolerance) -> list[str]:
     """One line per number that moved outside ``tol`` (the lists have the same length)."""
-    return [f"number {i + 1}: stored {a:g}, new {b:g}, moved {abs(b - a):.4g} > tolerance ({tol})"
+    return [f"number {i + 1}: stored {a.value:g}{'%' * a.percent}, new {b.value:g}{'%' * b.percent}, "
+            f"moved {abs(b.value - a.value):.4g} > tolerance ({tol})"
             for i, (a, b) in enumerate(zip(stored, new)) if not tol.allows(a, b)]
 
 
@@ -97,7 +114,7 @@ def _text_fields(output: dict[str, Any]) -> Iterable[tuple[dict[str, Any], str]]
             yield output["data"], mime
 
 
-def mask_outputs(outputs: list[Any]) -> tuple[list[Any], list[float]]:
+def mask_outputs(outputs: list[Any]) -> tuple[list[Any], list[Printed]]:
     """Copies of ``outputs`` with numbers masked in their text, and all numbers in order."""
     masked, numbers = copy.deepcopy(outputs), []
     for output in masked:

@@ -78,4 +78,5 @@ def test_declared_tolerances_are_well_formed_and_sit_on_compared_cells(nb):
         if tol is not None:
             assert c["cell_type"] == "code" and "nbval-ignore-output" not in c["metadata"].get("tags", []), \
                 f"cell {i}: a tolerance on a cell nbval does not compare means nothing"
-            assert tol.abs > 0 or tol.rel > 0, f"cell {i}: a zero tolerance is an exact comparison; drop it"
+            assert tol.abs > 0 or tol.rel > 0 or (tol.percent or 0) > 0, \
+                f"cell {i}: a zero tolerance is an exact comparison; drop it"

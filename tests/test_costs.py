@@ -35,8 +35,8 @@ def test_recorded_failure_run_is_reproduced():
 
     Across kernel dispatches and thread counts (benchmarks/reproducibility.py) FGSM and PGD accuracy
     of single epochs move by up to 0.030, clean accuracy by 0.0075, and the means over the epochs
-    of FGSM and PGD accuracy by 0.0026 and 0.0066. So the curve is compared where it is stable,
-    at twice those spreads: clean accuracy epoch by epoch, FGSM and PGD accuracy as their means
+    of FGSM and PGD accuracy by 0.0026 and 0.0118. So the curve is compared where it is stable,
+    at about twice those spreads: clean accuracy epoch by epoch, FGSM and PGD accuracy as their means
     over the epochs, and the collapse the chapter shows (FGSM far above PGD accuracy at the end)."""
     rec = next(r for r in results.load("training_failures")["runs"]
                if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
@@ -46,7 +46,7 @@ def test_recorded_failure_run_is_reproduced():
     for a, b in zip(fresh["history"], rec["history"]):
         assert abs(a["clean"] - b["clean"]) <= 0.015, (a, b)
     for k in ("fgsm", "robust"):
-        assert abs(_mean(fresh["history"], k) - _mean(rec["history"], k)) <= 0.015, k
+        assert abs(_mean(fresh["history"], k) - _mean(rec["history"], k)) <= 0.025, k
     for h in (fresh["history"], rec["history"]):
         assert h[-1]["fgsm"] - h[-1]["robust"] > 0.5
 
