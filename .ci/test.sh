@@ -66,8 +66,7 @@ nb = nbformat.v4.new_notebook(cells=[cell])
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nbformat.write(nb, "00_interpreter_check.ipynb")
 PYNB
-    local ran; ran="ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-<this CPU's best>} OMP_NUM_THREADS=${OMP_NUM_THREADS:-<torch's choice>}"
-    echo "notebooks under $ran"
+    echo "notebooks under ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-native} OMP_NUM_THREADS=${OMP_NUM_THREADS:-native}"
     "$PY" -m pytest -q -p no:cacheprovider --nbval --nbval-current-env -p nbval_tolerance --durations=0 ./*.ipynb
   )
   rm -rf "$tmp"
