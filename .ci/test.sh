@@ -41,11 +41,11 @@ jupyter_book() { "$PY" -c 'import sys; from jupyter_book.cli.main import main; s
 
 unit() { interpreter_check "unit tests" "$PY" && "$PY" -m pytest -q tests; }
 
-notebooks() {
+notebooks() {  # [WORKERS]: 1 (default), or that many single-threaded pytest processes
   # A fresh Colab runtime: tutorial_lib installed from its wheel, each chapter copied away from the
   # repository. The chapters' first cells find the library and install nothing. Cells that declare
   # a tolerance (metadata "tolerance") compare their numbers within it (tests/nbval_tolerance.py).
-  local tmp; tmp=$(mktemp -d)
+  local workers=${1:-1} repo tmp; repo=$(pwd); tmp=$(mktemp -d)
   interpreter_check "notebooks" "$PY"
   "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$tmp/dist" .
   "$PY" -m pip install -q --no-deps --target "$tmp/site" "$tmp"/dist/*.whl
@@ -67,7 +67,22 @@ nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "lan
 nbformat.write(nb, "00_interpreter_check.ipynb")
 PYNB
     echo "notebooks under ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-native} OMP_NUM_THREADS=${OMP_NUM_THREADS:-native}"
-    "$PY" -m pytest -q -p no:cacheprovider --nbval --nbval-current-env -p nbval_tolerance --durations=0 ./*.ipynb
+    local nbval=("$PY" -m pytest -q -p no:cacheprovider --nbval --nbval-current-env -p nbval_tolerance --durations=0)
+    if [ "$workers" = 1 ]; then
+      "${nbval[@]}" ./*.ipynb
+      exit
+    fi
+    # one single-threaded pytest per core; chapters shared out by their recorded seconds
+    "$PY" "$repo/.ci/split_chapters.py" "$repo/tutorial_lib/results/book_time.json" "$workers" > groups.txt
+    local pids=() i=0 group failed=0 pid
+    while read -r group; do
+      # shellcheck disable=SC2086
+      "${nbval[@]}" $group > "worker$i.log" 2>&1 &
+      pids+=($!); i=$((i + 1))
+    done < groups.txt
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    for ((j = 0; j < i; j++)); do echo "--- worker $j: $(sed -n "$((j + 1))p" groups.txt)"; cat "worker$j.log"; done
+    exit $failed
   )
   rm -rf "$tmp"
 }
@@ -78,9 +93,11 @@ second_machine() {
   local cap threads
   if [ "${ATEN_CPU_CAPABILITY:-}" = default ]; then cap=""; else cap=default; fi
   if [ "${OMP_NUM_THREADS:-}" = 1 ]; then threads=2; else threads=1; fi
+  # single-threaded, the chapters run side by side, one pytest per core, to keep CI's time
+  local workers=1; if [ "$threads" = 1 ]; then workers=$(nproc); fi
   ( if [ -n "$cap" ]; then export ATEN_CPU_CAPABILITY=$cap; else unset ATEN_CPU_CAPABILITY; fi
     export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
-    notebooks )
+    notebooks "$workers" )
 }
 
 book() {
