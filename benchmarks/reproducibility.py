@@ -7,7 +7,7 @@ supports) and thread count (1, 2, 4), then reports, per notebook cell, the large
 printed number from the stored output, beside the tolerance the cell declares.
 
 Usage:
-    python benchmarks/reproducibility.py run      # execute everything under every setting (~40 min on 2 cores)
+    python benchmarks/reproducibility.py run      # every setting, one after another (~13 min each on 2 cores)
     python benchmarks/reproducibility.py run --settings default:1 avx2:4
     python benchmarks/reproducibility.py report   # the spread table, from what `run` saved
 
