@@ -12,8 +12,8 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import results, zoo  # noqa: E402
-from tutorial_lib.interpret import REUSE_STARTS, reuse_run  # noqa: E402
+from tutorial_lib import experiments  # noqa: E402
+from tutorial_lib.experiments import REUSE_STARTS, reuse_run  # noqa: E402
 
 SIZES = {1000: 10, None: 2}  # train_size: epochs (100 and 1,200 optimiser steps)
 SEEDS = (0, 1, 2)
@@ -31,11 +31,11 @@ def main() -> None:
                     print(f"{dataset:8} {str(size):5} {start:26} seed {seed}: clean {last['clean']:.4f} "
                           f"robust {last['robust']:.4f} in {last['train_seconds']:.1f} s", flush=True)
                     runs.append(r)
-    results.save("feature_reuse", {
-        "command": "python benchmarks/feature_reuse.py", "hardware": zoo.hardware(),
+    experiments.save("feature_reuse", {
         "sizes": {str(k): v for k, v in SIZES.items()}, "seeds": list(SEEDS),
         "starts": {k: dict(v) for k, v in REUSE_STARTS.items()}, "runs": runs,
-        "total_seconds": round(time.perf_counter() - t0, 1)})
+        "total_seconds": round(time.perf_counter() - t0, 1)},
+        command="python benchmarks/feature_reuse.py")
 
 
 if __name__ == "__main__":

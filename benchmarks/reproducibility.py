@@ -104,10 +104,11 @@ def run_setting(setting: str) -> None:
 def measure_recorded_runs(target: Path) -> None:
     """The numbers the unit tests compare with recorded runs or cards, measured here (see tests/)."""
     sys.path.insert(0, str(ROOT))
-    from tutorial_lib import costs, interpret, results, zoo
-    from tutorial_lib import tradeoff as tr
+    from tutorial_lib import experiments as ex
+    from tutorial_lib import zoo
+    from tutorial_lib.budgets import pgd_budget, strong_budget
     from tutorial_lib.data import balanced_subset, load_dataset
-    from tutorial_lib.evaluate import accuracy, pgd_budget, robust_accuracy, strong_budget
+    from tutorial_lib.evaluate import accuracy, robust_accuracy
     from tutorial_lib.train import TrainConfig
 
     def rows(pairs):  # (quantity, recorded, new)
@@ -115,28 +116,28 @@ def measure_recorded_runs(target: Path) -> None:
 
     out: dict[str, list[dict]] = {}
     # tests/test_costs.py::test_recorded_failure_run_is_reproduced
-    rec = next(r for r in results.load("training_failures")["runs"]
+    rec = next(r for r in ex.load("training_failures")["runs"]
                if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
-    fresh = costs.failure_run("FGSM-RS, α = 1.25ε", seed=0)
+    fresh = ex.failure_run("FGSM-RS, α = 1.25ε", seed=0)
     out["failure run FGSM-RS seed 0"] = rows(
         (f"epoch {i + 1} {k}", b[k], a[k])
         for i, (a, b) in enumerate(zip(fresh["history"], rec["history"])) for k in ("clean", "fgsm", "robust"))
     # tests/test_interpret.py::test_recorded_feature_reuse_point_is_reproduced
-    rec = next(r for r in results.load("feature_reuse")["runs"]
+    rec = next(r for r in ex.load("feature_reuse")["runs"]
                if (r["dataset"], r["start"], r["train_size"], r["seed"])
                == ("fashion", "frozen robust features", 1000, 0))
-    fresh = interpret.reuse_run("fashion", "frozen robust features", train_size=1000,
+    fresh = ex.reuse_run("fashion", "frozen robust features", train_size=1000,
                                 epochs=rec["epochs"], seed=0)
     out["feature reuse point"] = rows(
         (f"epoch {i + 1} {k}", b[k], a[k])
         for i, (a, b) in enumerate(zip(fresh["history"], rec["history"])) for k in ("clean", "robust"))
     # tests/test_tradeoff.py: the cheapest Figure 1 point and one operating point
-    rec = next(r for r in results.load("figure1")["runs"]
-               if (r["eps"], r["train_size"], r["seed"]) == (0.0, tr.FIG1_SIZES[0], 0))
-    fresh = tr.figure1_run("linf", 0.0, tr.FIG1_SIZES[0], 0)
+    rec = next(r for r in ex.load("figure1")["runs"]
+               if (r["eps"], r["train_size"], r["seed"]) == (0.0, ex.FIG1_SIZES[0], 0))
+    fresh = ex.figure1_run("linf", 0.0, ex.FIG1_SIZES[0], 0)
     out["figure1 point"] = rows([("clean", rec["clean"], fresh["clean"])])
-    rec = next(p for p in results.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
-    xc, yc, xr, yr = tr.splits()["val"]
+    rec = next(p for p in ex.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
+    xc, yc, xr, yr = ex.splits()["val"]
     model = zoo.load("mnist_linf_0.1")
     out["operating point mnist_linf_0.1"] = rows([
         ("clean", rec["val"]["clean"], accuracy(model, (xc, yc))),
@@ -148,8 +149,8 @@ def measure_recorded_runs(target: Path) -> None:
         card, model = zoo.card(name), zoo.load(name)
         cfg = TrainConfig(**card["config"])
         x, y = load_dataset(cfg.dataset, "test")
-        xs, ys = balanced_subset(x, y, zoo.SUBSET_SIZE, seed=card["robust_subset"]["subset_seed"])
-        eps, norm = zoo.eval_radius(cfg)
+        xs, ys = balanced_subset(x, y, ex.SUBSET_SIZE, seed=card["robust_subset"]["subset_seed"])
+        eps, norm = ex.eval_radius(cfg)
         zoo_rows += [(f"{name} clean", card["clean_accuracy"], accuracy(model, (x, y))),
                      (f"{name} PGD-50 subset", card["robust_subset"]["accuracy"],
                       robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm)).accuracy)]

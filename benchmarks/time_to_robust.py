@@ -15,20 +15,22 @@ import torch
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import zoo  # noqa: E402
+from tutorial_lib import experiments  # noqa: E402
+from tutorial_lib.budgets import independent_ensemble, pgd_budget  # noqa: E402
 from tutorial_lib.data import load_dataset  # noqa: E402
-from tutorial_lib.evaluate import accuracy, independent_ensemble, pgd_budget, robust_accuracy  # noqa: E402
+from tutorial_lib.devices import hardware  # noqa: E402
+from tutorial_lib.evaluate import accuracy, robust_accuracy  # noqa: E402
 from tutorial_lib.train import train  # noqa: E402
 
 
 def main() -> None:
     """Train, measure, print."""
     p = argparse.ArgumentParser()
-    p.add_argument("--ensemble-n", type=int, default=zoo.ENSEMBLE_N)
+    p.add_argument("--ensemble-n", type=int, default=experiments.ENSEMBLE_N)
     p.add_argument("--skip-standard", action="store_true")
     args = p.parse_args()
-    cfg = zoo.FLAGSHIP
-    print(f"torch {torch.__version__}, {zoo.hardware()}")
+    cfg = experiments.FLAGSHIP
+    print(f"torch {torch.__version__}, {hardware()}")
     print(f"flagship recipe: {cfg}")
     start = time.perf_counter()
     model = train(cfg).model
@@ -44,7 +46,7 @@ def main() -> None:
           f"images: {100 * ens:.2f}%")
     if not args.skip_standard:
         start = time.perf_counter()
-        std_model = train(zoo.RECIPES["mnist_standard"]).model
+        std_model = train(experiments.RECIPES["mnist_standard"]).model
         std_seconds = time.perf_counter() - start
         print(f"standard recipe: {std_seconds:.1f} s, clean {100 * accuracy(std_model, (x, y)):.2f}%"
               f" -> robust training costs {seconds / std_seconds:.1f}x the standard time")

@@ -16,55 +16,42 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import results, zoo  # noqa: E402
-from tutorial_lib import tradeoff as tr  # noqa: E402
+from tutorial_lib import experiments as ex  # noqa: E402
 
 
-def _load(name: str) -> dict:
+def _load(name: str, empty: dict) -> dict:
     try:
-        return results.load(name)
+        return ex.load(name)
     except KeyError:
-        return {}
+        return empty
 
 
 def figure1() -> None:
     """Every (norm, eps, size) point, seed 0; standard training at 1% also with seeds 1 and 2."""
-    rec = _load("figure1") or {"command": "python benchmarks/tradeoff_runs.py figure1",
-                               "hardware": zoo.hardware(), "steps": tr.FIG1_STEPS, "runs": []}
+    rec = _load("figure1", {"steps": ex.FIG1_STEPS, "runs": []})
     done = {(r["norm"], r["eps"], r["train_size"], r["seed"]) for r in rec["runs"]}
-    for norm, eps in tr.FIG1_EPS:
-        for size in tr.FIG1_SIZES:
-            for seed in ((0, 1, 2) if size == tr.FIG1_SIZES[0] and eps == 0 else (0,)):
+    for norm, eps in ex.FIG1_EPS:
+        for size in ex.FIG1_SIZES:
+            for seed in ((0, 1, 2) if size == ex.FIG1_SIZES[0] and eps == 0 else (0,)):
                 if (norm, eps, size, seed) in done:
                     continue
-                r = tr.figure1_run(norm, eps, size, seed)
+                r = ex.figure1_run(norm, eps, size, seed)
                 rec["runs"].append(r)
-                results.save("figure1", rec)
+                ex.save("figure1", rec, command="python benchmarks/tradeoff_runs.py figure1")
                 print(f"figure1 {norm} {eps} {size:6d} seed {seed}: clean {r['clean']:.4f} "
                       f"in {r['train_seconds']:.0f} s", flush=True)
 
 
 def points() -> None:
     """Measure the zoo's MNIST models; train and measure the extra recipes."""
-    from tutorial_lib.train import TrainConfig, train
-
-    rec = _load("operating_points") or {"command": "python benchmarks/tradeoff_runs.py points",
-                                        "hardware": zoo.hardware(), "split_n": tr.SPLIT_N,
-                                        "points": []}
+    rec = _load("operating_points", {"split_n": ex.SPLIT_N, "points": []})
     done = {p["name"] for p in rec["points"]}
-    todo = [(n, None) for n in tr.ZOO_POINTS] + list(tr.EXTRA_POINTS.items())
-    for name, recipe in todo:
+    for name in [*ex.ZOO_POINTS, *ex.EXTRA_POINTS]:
         if name in done:
             continue
-        if recipe is None:
-            model, seconds, recipe = zoo.load(name), zoo.card(name)["train_seconds"], zoo.card(name)["config"]
-        else:
-            result = train(TrainConfig(**recipe))
-            model, seconds = result.model, round(result.seconds, 1)
-        m = tr.measure_point(model)
-        rec["points"].append({"name": name, "train_seconds": seconds, "recipe": recipe, **m})
-        results.save("operating_points", rec)
-        print(f"point {name}: {m['val']}", flush=True)
+        rec["points"].append(ex.point_run(name))
+        ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points")
+        print(f"point {name}: {rec['points'][-1]['val']}", flush=True)
 
 
 if __name__ == "__main__":

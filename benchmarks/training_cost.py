@@ -11,8 +11,8 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import results, zoo  # noqa: E402
-from tutorial_lib.costs import COST_METHODS, cost_run  # noqa: E402
+from tutorial_lib import experiments  # noqa: E402
+from tutorial_lib.experiments import COST_METHODS, cost_run  # noqa: E402
 
 
 def main() -> None:
@@ -23,9 +23,8 @@ def main() -> None:
         print(f"{name:9} {r['seconds_per_epoch']:6.1f} s/epoch  clean {100 * r['clean']:.2f}%  "
               f"strong {100 * r['strong']:.1f}%", flush=True)
         runs.append(r)
-    results.save("training_cost", {"command": "python benchmarks/training_cost.py",
-                                   "hardware": zoo.hardware(), "runs": runs,
-                                   "total_seconds": round(time.perf_counter() - t0, 1)})
+    experiments.save("training_cost", {"runs": runs, "total_seconds": round(time.perf_counter() - t0, 1)},
+                     command="python benchmarks/training_cost.py")
 
 
 if __name__ == "__main__":

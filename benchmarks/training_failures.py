@@ -11,8 +11,8 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import results, zoo  # noqa: E402
-from tutorial_lib.costs import FAILURE_RUNS, failure_run  # noqa: E402
+from tutorial_lib import experiments  # noqa: E402
+from tutorial_lib.experiments import FAILURE_RUNS, failure_run  # noqa: E402
 
 SEEDS = (0, 1, 2)
 
@@ -27,10 +27,9 @@ def main() -> None:
             print(f"{name:20} seed {seed}: clean {last['clean']:.3f} fgsm {last['fgsm']:.3f} "
                   f"pgd {last['robust']:.3f}", flush=True)
             runs.append(r)
-    results.save("training_failures", {"command": "python benchmarks/training_failures.py",
-                                       "hardware": zoo.hardware(), "seeds": list(SEEDS),
-                                       "runs": runs,
-                                       "total_seconds": round(time.perf_counter() - t0, 1)})
+    experiments.save("training_failures", {"seeds": list(SEEDS), "runs": runs,
+                                           "total_seconds": round(time.perf_counter() - t0, 1)},
+                     command="python benchmarks/training_failures.py")
 
 
 if __name__ == "__main__":

@@ -172,3 +172,30 @@ def test_loss_recorder_sees_one_loss_per_step_and_pgd_climbs_it(standard_model, 
     curves = rec.curves()
     assert curves.shape == (12, 64)
     assert curves[-1].mean() > curves[0].mean()
+
+
+def test_step_size_is_travel_over_steps_and_refuses_zero_steps():
+    from tutorial_lib.attacks import step_size
+    assert step_size(0.3, steps=50, travel=5 / 3) == pytest.approx(0.01)
+    assert step_size(0.3, steps=5, travel=2.5) == 2.5 * 0.3 / 5
+    with pytest.raises(ValueError, match="steps must be at least 1"):
+        step_size(0.3, steps=0, travel=2.5)
+
+
+def test_pgd_is_its_core_loop_from_the_clean_image_when_there_is_no_random_start(standard_model, mnist_test):
+    from tutorial_lib.attacks import NORMS, cross_entropy, eval_mode, pgd_steps
+    x, y = mnist_test[0][:32], mnist_test[1][:32]
+    with eval_mode(standard_model):
+        core = pgd_steps(standard_model, x, y, x.clone(), eps=0.1, alpha=0.02, steps=5,
+                         norm=NORMS["linf"], loss_fn=cross_entropy)
+    full = pgd(standard_model, x, y, eps=0.1, alpha=0.02, steps=5, random_start=False)
+    assert torch.equal(core, full)
+
+
+def test_keep_worst_prefers_a_success_then_the_higher_loss():
+    from tutorial_lib.attacks import keep_worst
+    x1, x2 = torch.zeros(3, 1, 2, 2), torch.ones(3, 1, 2, 2)
+    best = keep_worst(None, x1, torch.tensor([False, True, False]), torch.tensor([1.0, 1.0, 5.0]))
+    xb, ok, obj = keep_worst(best, x2, torch.tensor([True, False, False]), torch.tensor([0.0, 9.0, 2.0]))
+    assert xb[:, 0, 0, 0].tolist() == [1.0, 0.0, 0.0]  # success wins; a kept success stays; higher loss
+    assert ok.tolist() == [True, True, False] and obj.tolist() == [0.0, 1.0, 5.0]

@@ -59,11 +59,11 @@ def test_chapter_ends_with_summary_and_exercises_with_collapsed_solutions(nb):
 
 def test_instructor_guide_shows_the_measured_minutes_of_every_chapter():
     import importlib.util
-    from tutorial_lib import results
+    from tutorial_lib import experiments
     spec = importlib.util.spec_from_file_location("book_time", REPO / "benchmarks" / "book_time.py")
     book_time = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(book_time)
-    rec = results.load("book_time")
+    rec = experiments.load("book_time")
     assert sorted(r["chapter"] for r in rec["chapters"]) == sorted(p.stem for p in CHAPTERS)
     guide = (REPO / "book" / "instructor_guide.md").read_text()
     assert book_time.time_table(rec) in guide  # rewritten by the benchmark, never by hand

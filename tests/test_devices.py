@@ -5,7 +5,9 @@ import torch
 
 import tutorial_lib as tl
 from tutorial_lib import devices, generate, interpret, zoo
-from tutorial_lib.evaluate import predict, strong_budget, worst_case
+from tutorial_lib.attacks import worst_case
+from tutorial_lib.budgets import strong_budget
+from tutorial_lib.evaluate import predict
 
 GPU = torch.cuda.is_available()
 

@@ -1,6 +1,7 @@
 """Evaluation: accuracy agrees with a direct count, robust accuracy names its budget."""
 from functools import partial
 
+import pytest
 import torch
 
 from tutorial_lib import accuracy, pgd, robust_accuracy
@@ -31,7 +32,7 @@ def test_robust_accuracy_at_zero_eps_is_clean_accuracy(standard_model, mnist_tes
 
 
 def test_independent_ensemble_is_at_least_as_strong_as_one_pgd_run(standard_model, mnist_test):
-    from tutorial_lib.evaluate import independent_ensemble, pgd_budget
+    from tutorial_lib.budgets import independent_ensemble, pgd_budget
     x, y = mnist_test[0][:100], mnist_test[1][:100]
     ens = independent_ensemble(standard_model, x, y, eps=0.05, steps=20)
     pgd_acc = robust_accuracy(standard_model, (x, y), attack=pgd_budget(0.05, steps=20)).accuracy
@@ -40,7 +41,7 @@ def test_independent_ensemble_is_at_least_as_strong_as_one_pgd_run(standard_mode
 
 
 def test_worst_case_fools_an_example_if_any_of_its_attacks_does(standard_model, mnist_test):
-    from tutorial_lib.evaluate import worst_case
+    from tutorial_lib.attacks import worst_case
     x, y = mnist_test[0][:300], mnist_test[1][:300]
 
     def only(parity: int):
@@ -62,7 +63,7 @@ def test_worst_case_fools_an_example_if_any_of_its_attacks_does(standard_model, 
 
 
 def test_each_target_equals_the_union_of_the_nine_targeted_runs(standard_model, mnist_test):
-    from tutorial_lib.evaluate import each_target
+    from tutorial_lib.attacks import each_target
     x, y = mnist_test[0][:100], mnist_test[1][:100]
     targeted = partial(pgd, eps=0.04, alpha=0.01, steps=8, targeted=True, random_start=False)
     x_each = each_target(targeted)(standard_model, x, y)
@@ -76,7 +77,7 @@ def test_each_target_equals_the_union_of_the_nine_targeted_runs(standard_model, 
 
 
 def test_strong_budget_is_at_least_as_strong_as_the_pgd_budget(standard_model, mnist_test):
-    from tutorial_lib.evaluate import pgd_budget, strong_budget
+    from tutorial_lib.budgets import pgd_budget, strong_budget
     x, y = mnist_test[0][:300], mnist_test[1][:300]
     weak = robust_accuracy(standard_model, (x, y), attack=pgd_budget(0.05))
     strong = robust_accuracy(standard_model, (x, y), attack=strong_budget(0.05))
@@ -91,3 +92,16 @@ def test_gradient_passes_are_counted_per_image(standard_model, mnist_test):
         pgd(standard_model, x, y, eps=0.1, alpha=0.02, steps=7)
         accuracy(standard_model, (x, y))  # no gradient: not counted
     assert c["images"] == 7 * 40
+
+
+def test_audit_counts_the_gradient_passes_of_each_attack(standard_model, mnist_test):
+    from tutorial_lib.evaluate import audit, audit_table, robust_accuracies
+    x, y = mnist_test[0][:50], mnist_test[1][:50]
+    attacks = {"PGD-3": partial(pgd, eps=0.1, alpha=0.05, steps=3, random_start=False),
+               "PGD-7": partial(pgd, eps=0.1, alpha=0.02, steps=7, random_start=False)}
+    table = audit(standard_model, (x, y), attacks)
+    assert [round(g) for _, g in table.values()] == [3, 7]
+    assert [a / 100 for a, _ in table.values()] == pytest.approx(
+        robust_accuracies(standard_model, (x, y), attacks.values()))
+    text = audit_table({"standard": table}, title="attack")
+    assert "PGD-7" in text and f"{table['PGD-7'][0]:.1f}% (   7 g)" in text

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from tutorial_lib import interpret as it
-from tutorial_lib import results, zoo
+from tutorial_lib import experiments, zoo
 from tutorial_lib.attacks import input_gradient
 from tutorial_lib.train import TrainConfig, initial_model
 
@@ -88,10 +88,10 @@ def test_initial_model_copies_and_freezes_the_requested_layers():
 
 def test_recorded_feature_reuse_point_is_reproduced():
     """Re-run one recorded run (Fashion-MNIST, frozen robust features, 1,000 images, seed 0)."""
-    rec = next(r for r in results.load("feature_reuse")["runs"]
+    rec = next(r for r in experiments.load("feature_reuse")["runs"]
                if (r["dataset"], r["start"], r["train_size"], r["seed"])
                == ("fashion", "frozen robust features", 1000, 0))
-    fresh = it.reuse_run("fashion", "frozen robust features", train_size=1000,
+    fresh = experiments.reuse_run("fashion", "frozen robust features", train_size=1000,
                          epochs=rec["epochs"], seed=0)
     for a, b in zip(fresh["history"], rec["history"]):
         assert abs(a["clean"] - b["clean"]) <= 0.01 and abs(a["robust"] - b["robust"]) <= 0.02
@@ -99,6 +99,6 @@ def test_recorded_feature_reuse_point_is_reproduced():
 
 def test_unknown_results_and_starts_are_refused():
     with pytest.raises(KeyError, match="available"):
-        results.load("no_such_result")
+        experiments.load("no_such_result")
     with pytest.raises(KeyError, match="unknown start"):
-        it.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)
+        experiments.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)

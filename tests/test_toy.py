@@ -159,3 +159,11 @@ def test_linear_worst_case_refuses_bad_budgets():
         toy.linear_worst_case(x, y, w, eps=-0.1)
     with pytest.raises(ValueError, match="unknown norm"):
         toy.linear_worst_case(x, y, w, eps=0.1, norm="l1")
+
+
+def test_sign_accuracy_is_the_box_accuracy_at_eps_zero_and_images_are_28_by_28():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 784, generator=g), torch.randint(0, 2, (40,), generator=g) * 2 - 1
+    w = torch.randn(784, generator=g)
+    assert toy.sign_accuracy(w, 0.1, x, y) == toy.box_linf_accuracy(w, 0.1, x, y, 0.0)
+    assert toy.as_images(x.double()).shape == (40, 1, 28, 28)

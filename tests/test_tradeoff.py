@@ -4,8 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tutorial_lib import results
+from tutorial_lib import experiments as ex
+from tutorial_lib import zoo
 from tutorial_lib import tradeoff as tr
+from tutorial_lib.budgets import strong_budget
+from tutorial_lib.evaluate import accuracy, robust_accuracy
 from tutorial_lib.train import TrainConfig, training_loss
 
 
@@ -73,18 +76,16 @@ def test_half_natural_batches_train_on_clean_images_first():
 
 def test_recorded_figure1_point_is_reproduced():
     """Re-train the cheapest recorded point (standard training on 1% of MNIST, seed 0)."""
-    rec = next(r for r in results.load("figure1")["runs"]
-               if (r["eps"], r["train_size"], r["seed"]) == (0.0, tr.FIG1_SIZES[0], 0))
-    fresh = tr.figure1_run("linf", 0.0, tr.FIG1_SIZES[0], 0)
+    rec = next(r for r in ex.load("figure1")["runs"]
+               if (r["eps"], r["train_size"], r["seed"]) == (0.0, ex.FIG1_SIZES[0], 0))
+    fresh = ex.figure1_run("linf", 0.0, ex.FIG1_SIZES[0], 0)
     assert TrainConfig(**fresh["config"]) == TrainConfig(**rec["config"])
     assert fresh["clean"] == pytest.approx(rec["clean"], abs=0.005)
 
 
 def test_recorded_operating_point_of_a_zoo_model_is_reproduced():
-    from tutorial_lib import zoo
-    rec = next(p for p in results.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
-    (xc, yc, xr, yr) = tr.splits()["val"]
-    from tutorial_lib.evaluate import accuracy, robust_accuracy, strong_budget
+    rec = next(p for p in ex.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
+    (xc, yc, xr, yr) = ex.splits()["val"]
     model = zoo.load("mnist_linf_0.1")
     assert accuracy(model, (xc, yc)) == pytest.approx(rec["val"]["clean"], abs=1e-4)
     got = robust_accuracy(model, (xr, yr), attack=strong_budget(0.1)).accuracy

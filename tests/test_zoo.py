@@ -3,17 +3,18 @@ import shutil
 
 import pytest
 
-from tutorial_lib import zoo
+from tutorial_lib import experiments, zoo
 from tutorial_lib.checkpoint import CheckpointError
 from tutorial_lib.data import balanced_subset, load_dataset
-from tutorial_lib.evaluate import accuracy, pgd_budget, robust_accuracy
+from tutorial_lib.budgets import pgd_budget
+from tutorial_lib.evaluate import accuracy, robust_accuracy
 from tutorial_lib.train import TrainConfig
 
 NAMES = zoo.names()
 
 
 def test_every_recipe_ships_a_checkpoint_and_card():
-    assert NAMES == sorted(zoo.RECIPES)
+    assert NAMES == sorted(experiments.RECIPES)
     for name in NAMES:
         assert (zoo.CHECKPOINT_DIR / f"{name}.pt").stat().st_size < 1_000_000
 
@@ -22,7 +23,7 @@ def test_every_recipe_ships_a_checkpoint_and_card():
 def test_card_matches_recipe_and_clean_accuracy_is_reproduced(name):
     card = zoo.card(name)
     cfg = TrainConfig(**card["config"])
-    assert cfg == zoo.RECIPES[name] and card["command"] == f"python -m tutorial_lib zoo build {name}"
+    assert cfg == experiments.RECIPES[name] and card["command"] == f"python -m tutorial_lib zoo build {name}"
     model = zoo.load(name)
     assert not model.training
     x, y = load_dataset(cfg.dataset, "test")
@@ -34,8 +35,8 @@ def test_robust_accuracy_on_the_fixed_subset_is_reproduced(name):
     card, model = zoo.card(name), zoo.load(name)
     cfg = TrainConfig(**card["config"])
     x, y = load_dataset(cfg.dataset, "test")
-    xs, ys = balanced_subset(x, y, zoo.SUBSET_SIZE, seed=card["robust_subset"]["subset_seed"])
-    eps, norm = zoo.eval_radius(cfg)
+    xs, ys = balanced_subset(x, y, experiments.SUBSET_SIZE, seed=card["robust_subset"]["subset_seed"])
+    eps, norm = experiments.eval_radius(cfg)
     r = robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm))
     assert r.attack == card["robust_subset"]["attack"]
     assert r.accuracy == pytest.approx(card["robust_subset"]["accuracy"], abs=0.005)
@@ -44,7 +45,7 @@ def test_robust_accuracy_on_the_fixed_subset_is_reproduced(name):
 def test_robust_models_are_robust_and_standard_ones_are_not():
     for name in NAMES:
         robust = zoo.card(name)["robust"]["accuracy"]
-        assert robust > 0.6 if zoo.RECIPES[name].method != "standard" else robust < 0.1, name
+        assert robust > 0.6 if experiments.RECIPES[name].method != "standard" else robust < 0.1, name
 
 
 def test_tampered_or_missing_weights_are_refused(tmp_path):

@@ -1,17 +1,22 @@
-"""Command line: ``python -m tutorial_lib {train,evaluate,zoo} ...``."""
+"""Command line: ``python -m tutorial_lib {train,evaluate,zoo,student-edition} ...``, one function
+per subcommand."""
 from __future__ import annotations
 
 import argparse
 import shlex
 import sys
-from dataclasses import asdict, fields
+from dataclasses import fields
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from tutorial_lib import zoo
+from torch import nn
+
+from tutorial_lib import experiments, zoo
 from tutorial_lib.attacks import pgd
 from tutorial_lib.checkpoint import load_model
 from tutorial_lib.data import load_dataset
+from tutorial_lib.edition import write_student_edition
 from tutorial_lib.evaluate import accuracy, robust_accuracy
 from tutorial_lib.train import TrainConfig, train
 
@@ -36,10 +41,11 @@ def _attack_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=10_000, help="test images to evaluate on")
 
 
-def _evaluate(model, args) -> dict:  # noqa: ANN001
+def _evaluate(model: nn.Module, args: argparse.Namespace) -> dict[str, Any]:
+    """Clean accuracy and, with ``--attack-eps``, PGD accuracy on the first ``--n`` test images."""
     x, y = load_dataset(args.dataset, "test")
     x, y = x[: args.n], y[: args.n]
-    out = {"clean_accuracy": accuracy(model, (x, y))}
+    out: dict[str, Any] = {"clean_accuracy": accuracy(model, (x, y))}
     if args.attack_eps is not None:
         atk = partial(pgd, eps=args.attack_eps, alpha=args.attack_alpha, steps=args.attack_steps,
                       norm=args.attack_norm, restarts=args.attack_restarts)
@@ -47,11 +53,59 @@ def _evaluate(model, args) -> dict:  # noqa: ANN001
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m tutorial_lib``."""
-    parser = argparse.ArgumentParser(prog="python -m tutorial_lib")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+def run_train(args: argparse.Namespace, argv: list[str]) -> int:
+    """``train``: train from the options (resumable), evaluate, write the model and its card."""
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    result = train(cfg, checkpoint=args.checkpoint or args.out.with_suffix(".ckpt"),
+                   progress=args.progress)
+    ev = _evaluate(result.model, args)
+    info = {"train_seconds": round(result.seconds, 1), "history": result.history,
+            "clean_accuracy": ev["clean_accuracy"]}
+    if "robust" in ev:
+        r = ev["robust"]
+        info["robust"] = {"accuracy": r.accuracy, "attack": r.attack, "n": r.n}
+    experiments.write_entry(args.out.stem, result.model, cfg, info=info, folder=args.out.parent,
+                            command="python -m tutorial_lib " + shlex.join(argv))
+    print(f"wrote {args.out} and {args.out.with_suffix('.json')}: "
+          f"clean {100 * ev['clean_accuracy']:.2f}%" +
+          (f", {ev['robust']}" if "robust" in ev else "") + f", {result.seconds:.1f} s")
+    return 0
 
+
+def run_evaluate(args: argparse.Namespace, argv: list[str]) -> int:
+    """``evaluate``: clean (and PGD) accuracy of a zoo model or a model file."""
+    model = zoo.load(args.model) if args.model in zoo.names() else load_model(args.model)
+    ev = _evaluate(model, args)
+    print(f"clean accuracy {100 * ev['clean_accuracy']:.2f}% on {min(args.n, 10_000)} images")
+    if "robust" in ev:
+        print(ev["robust"])
+    return 0
+
+
+def run_zoo(args: argparse.Namespace, argv: list[str]) -> int:
+    """``zoo``: list the shipped models, or build / re-measure some from their recipes."""
+    if args.action in ("build", "remeasure"):
+        for name in args.names or sorted(experiments.RECIPES):
+            card = (experiments.build(name, progress=args.progress) if args.action == "build"
+                    else experiments.remeasure(name, parts=tuple(args.only)))
+            print(f"{name}: clean {100 * card['clean_accuracy']:.2f}%, "
+                  f"{100 * card['robust']['accuracy']:.2f}% under {card['robust']['attack']}, "
+                  f"trained in {card['train_seconds']:.0f} s")
+    print(zoo.table())
+    return 0
+
+
+def run_student_edition(args: argparse.Namespace, argv: list[str]) -> int:
+    """``student-edition``: write every chapter without its worked solutions."""
+    for path in write_student_edition(args.book, args.out):
+        print(path)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line's options, each subcommand bound to its function."""
+    p = argparse.ArgumentParser(prog="python -m tutorial_lib")
+    sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train a model (resumable) and save it with a card")
     _add_config_args(t)
     t.add_argument("--out", type=Path, required=True, help="model file to write, e.g. run.pt")
@@ -59,63 +113,31 @@ def main(argv: list[str] | None = None) -> int:
                    help="resumable state (default: OUT with suffix .ckpt)")
     t.add_argument("--progress", action="store_true")
     _attack_args(t)
-
     e = sub.add_parser("evaluate", help="clean (and PGD) accuracy of a model file or zoo name")
     e.add_argument("model", help="a zoo name or a path to a .pt written by 'train'")
     e.add_argument("--dataset", default="mnist")
     _attack_args(e)
-
     z = sub.add_parser("zoo", help="list the shipped models, or (re)build some from their recipes")
     z.add_argument("action", nargs="?", choices=["list", "build", "remeasure"], default="list")
     z.add_argument("names", nargs="*", help="models to build (default: all recipes)")
     z.add_argument("--progress", action="store_true")
-    z.add_argument("--only", nargs="+", choices=zoo.MEASUREMENTS, default=list(zoo.MEASUREMENTS),
+    z.add_argument("--only", nargs="+", choices=experiments.MEASUREMENTS,
+                   default=list(experiments.MEASUREMENTS),
                    help="remeasure: which of the card's measurements to redo (default: all)")
     st = sub.add_parser("student-edition", help="write every chapter without its worked solutions")
     st.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
     st.add_argument("--out", type=Path, default=Path("student_edition"), help="folder to write to")
-    args = parser.parse_args(argv)
+    for cmd, run in (("train", run_train), ("evaluate", run_evaluate), ("zoo", run_zoo),
+                     ("student-edition", run_student_edition)):
+        sub.choices[cmd].set_defaults(run=run)
+    return p
 
-    if args.cmd == "student-edition":
-        from tutorial_lib.edition import write_student_edition
-        for path in write_student_edition(args.book, args.out):
-            print(path)
-        return 0
 
-    if args.cmd == "zoo":
-        if args.action in ("build", "remeasure"):
-            for name in args.names or sorted(zoo.RECIPES):
-                card = (zoo.build(name, progress=args.progress) if args.action == "build"
-                        else zoo.remeasure(name, parts=tuple(args.only)))
-                print(f"{name}: clean {100 * card['clean_accuracy']:.2f}%, "
-                      f"{100 * card['robust']['accuracy']:.2f}% under {card['robust']['attack']}, "
-                      f"trained in {card['train_seconds']:.0f} s")
-        print(zoo.table())
-        return 0
-    if args.cmd == "train":
-        cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-        ckpt = args.checkpoint or args.out.with_suffix(".ckpt")
-        result = train(cfg, checkpoint=ckpt, progress=args.progress)
-        info = {"command": "python -m tutorial_lib " + shlex.join(argv or sys.argv[1:]),
-                "config": asdict(cfg), "train_seconds": round(result.seconds, 1),
-                "hardware": zoo.hardware(), "history": result.history}
-        ev = _evaluate(result.model, args)
-        info["clean_accuracy"] = ev["clean_accuracy"]
-        if "robust" in ev:
-            r = ev["robust"]
-            info["robust"] = {"accuracy": r.accuracy, "attack": r.attack, "n": r.n}
-        zoo.write_entry(args.out.stem, result.model, arch=cfg.arch, arch_kwargs=cfg.arch_kwargs(),
-                        info=info, folder=args.out.parent)
-        print(f"wrote {args.out} and {args.out.with_suffix('.json')}: "
-              f"clean {100 * ev['clean_accuracy']:.2f}%" +
-              (f", {ev['robust']}" if "robust" in ev else "") + f", {result.seconds:.1f} s")
-        return 0
-    model = zoo.load(args.model) if args.model in zoo.names() else load_model(args.model)
-    ev = _evaluate(model, args)
-    print(f"clean accuracy {100 * ev['clean_accuracy']:.2f}% on {min(args.n, 10_000)} images")
-    if "robust" in ev:
-        print(ev["robust"])
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m tutorial_lib``."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
+    return args.run(args, argv)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""FGSM and the one PGD loop that serves attacks, adversarial training and generation.
+"""FGSM and the one PGD loop that serves attacks, adversarial training and generation, with the
+step-size rule and the combinators that build stronger attacks from it.
 
 Each norm is three tiny functions, as in MadryLab's ``attack_steps.py``: where to start
 (``random_start``), which way to move (``step_``) and how to get back into the ball
@@ -10,6 +11,7 @@ device and return images on the device ``x`` came from (``tutorial_lib.devices``
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
@@ -190,6 +192,25 @@ def attack_succeeded(logits: Tensor, y: Tensor, *, targeted: bool) -> Tensor:
 
 
 # --- the attacks ---------------------------------------------------------------------------------
+PGD_TRAVEL = 2.5
+"""Madry et al.'s step for PGD in training and generation: k steps can cross the ball 2.5 times."""
+FGSM_RS_TRAVEL = 1.25
+"""Wong et al.'s FGSM-with-random-start step, 1.25·eps: from a random start, one step that can
+reach the far side of the ball."""
+
+
+def step_size(eps: float, *, steps: int, travel: float) -> float:
+    """The step that lets ``steps`` steps travel ``travel`` times the radius: ``travel * eps / steps``.
+
+    Every step size in the course is this one rule with a named ``travel``: ``PGD_TRAVEL`` for
+    training and generation, ``FGSM_RS_TRAVEL`` for FGSM with random start, and the evaluation
+    budgets' own (``tutorial_lib.budgets``).
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    return travel * eps / steps
+
+
 def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str = "linf",
          targeted: bool = False, loss_fn: LossFn = cross_entropy) -> Tensor:
     """The fast gradient (sign) method: one step of size ``eps``, then clip to [0, 1]."""
@@ -202,40 +223,108 @@ def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str = "lin
     return NORMS[norm].step_(x.detach().clone(), grad, sign * eps).clamp_(0, 1).to(home)
 
 
+def pgd_steps(model: nn.Module, x: Tensor, y: Tensor, x_adv: Tensor, *, eps: float, alpha: float,
+              steps: int, norm: Norm, loss_fn: LossFn) -> Tensor:
+    """The loop the equation describes: ``steps`` times, step along the gradient, project back
+    into the ball around ``x``, clip to [0, 1]. A negative ``alpha`` descends (targeted)."""
+    for _ in range(steps):
+        grad, _ = input_gradient(model, x_adv, y, loss_fn)
+        x_adv = norm.project_(norm.step_(x_adv, grad, alpha), x, eps).clamp_(0, 1)
+    return x_adv
+
+
+def keep_worst(best: tuple[Tensor, Tensor, Tensor] | None, x_adv: Tensor, ok: Tensor, obj: Tensor
+               ) -> tuple[Tensor, Tensor, Tensor]:
+    """Per example, the better of the best run so far and a new one: a success beats a failure,
+    then the higher objective wins."""
+    if best is None:
+        return x_adv, ok, obj
+    x_best, best_ok, best_obj = best
+    better = (ok & ~best_ok) | ((ok == best_ok) & (obj > best_obj))
+    x_best = torch.where(better.view(-1, *([1] * (x_adv.dim() - 1))), x_adv, x_best)
+    return x_best, best_ok | ok, torch.where(better, obj, best_obj)
+
+
 def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, steps: int,
         norm: str = "linf", random_start: bool = True, restarts: int = 1, targeted: bool = False,
         loss_fn: LossFn = cross_entropy, generator: torch.Generator | None = None) -> Tensor:
     """Projected gradient descent on the loss within the ``norm`` ball of radius ``eps``.
 
     Untargeted: ascend ``loss_fn(model(x'), y)``. Targeted: ``y`` are the targets; descend it.
-    With restarts, each example keeps its worst case: a success if any run found one, else the
-    run with the highest objective. Returns detached images in [0, 1].
+    Checks its inputs, then runs ``pgd_steps`` from a random start (or from ``x``) ``restarts``
+    times; each example keeps its worst case (``keep_worst``). Returns detached images in [0, 1].
     """
     home = x.device
     x, y = to_model_device(model, x, y)
     check_attack_inputs(model, x, y, eps=eps, norm=norm, alpha=alpha, steps=steps,
                         restarts=restarts)
-    n = NORMS[norm]
-    sign = -1.0 if targeted else 1.0
-    x = x.detach()
-    best, best_ok, best_obj = x.clone(), None, None
+    n, sign, x = NORMS[norm], (-1.0 if targeted else 1.0), x.detach()
+    best = None
     with eval_mode(model):
         for _ in range(restarts):
-            x_adv = n.random_start(x, eps, generator).clamp(0, 1) if random_start else x.clone()
-            for _ in range(steps):
-                grad, _ = input_gradient(model, x_adv, y, loss_fn)
-                # (sign * alpha) steps down the loss when targeted: both steps are odd in alpha
-                x_adv = n.project_(n.step_(x_adv, grad, sign * alpha), x, eps).clamp_(0, 1)
+            start = n.random_start(x, eps, generator).clamp(0, 1) if random_start else x.clone()
+            # (sign * alpha) steps down the loss when targeted: both steps are odd in alpha
+            x_adv = pgd_steps(model, x, y, start, eps=eps, alpha=sign * alpha, steps=steps,
+                              norm=n, loss_fn=loss_fn)
             if restarts == 1:
                 return x_adv.detach().to(home)
             with torch.no_grad():
                 logits = model(x_adv)
-                ok = attack_succeeded(logits, y, targeted=targeted)
-                obj = sign * loss_fn(logits, y)
-            if best_ok is None:
-                best, best_ok, best_obj = x_adv, ok, obj
-                continue
-            better = (ok & ~best_ok) | ((ok == best_ok) & (obj > best_obj))
-            best = torch.where(better.view(-1, *([1] * (x.dim() - 1))), x_adv, best)
-            best_ok, best_obj = best_ok | ok, torch.where(better, obj, best_obj)
-    return best.detach().to(home)
+                ok, obj = attack_succeeded(logits, y, targeted=targeted), sign * loss_fn(logits, y)
+            best = keep_worst(best, x_adv, ok, obj)
+    return best[0].detach().to(home)
+
+
+# --- composing attacks: the worst case over several ----------------------------------------------
+Attack = Callable[[nn.Module, Tensor, Tensor], Tensor]
+"""The course's call shape of an attack: ``attack(model, x, y)`` returns adversarial images."""
+
+
+def describe_attack(attack: Attack) -> str:
+    """A readable budget such as ``pgd(eps=0.3, alpha=0.01, steps=50, norm=linf)``."""
+    if isinstance(attack, functools.partial):
+        knobs = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in attack.keywords.items() if k != "generator")
+        loss = attack.keywords.get("loss_fn")
+        knobs = knobs.replace(f"loss_fn={loss}", f"loss={getattr(loss, '__name__', loss)}")
+        return f"{getattr(attack.func, '__name__', 'attack')}({knobs})"
+    return getattr(attack, "__name__", repr(attack))
+
+
+def worst_case(*attacks: Attack) -> Attack:
+    """One attack from several, AutoAttack-style: each runs on the examples the previous ones
+    failed to fool, and each example keeps the first adversarial image found."""
+    if not attacks:
+        raise ValueError("worst_case needs at least one attack")
+
+    def attack(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+        home = x.device
+        x, y = to_model_device(model, x, y)
+        x_adv = x.detach().clone()
+        with eval_mode(model), torch.no_grad():
+            alive = model(x).argmax(1) == y
+        for a in attacks:
+            idx = alive.nonzero().squeeze(1)
+            if idx.numel() == 0:
+                break
+            xa = a(model, x[idx], y[idx])
+            with eval_mode(model), torch.no_grad():
+                fooled = model(xa).argmax(1) != y[idx]
+            x_adv[idx[fooled]] = xa[fooled]
+            alive[idx[fooled]] = False
+        return x_adv.to(home)
+
+    attack.__name__ = " + ".join(describe_attack(a) for a in attacks)
+    return attack
+
+
+def each_target(attack: Attack, *, classes: int = 10) -> Attack:
+    """An untargeted attack built from a targeted one: aim at every other class in turn."""
+    def toward(k: int) -> Attack:
+        def a(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+            return attack(model, x, (y + k) % classes)
+        return a
+
+    combined = worst_case(*[toward(k) for k in range(1, classes)])
+    combined.__name__ = f"each of {classes - 1} targets: {describe_attack(attack)}"
+    return combined

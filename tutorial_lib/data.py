@@ -68,7 +68,7 @@ def load_dataset(name: str = "mnist", split: str = "train", *,
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, split: str, root: str, download: bool) -> tuple[Tensor, Tensor]:
-    import torchvision
+    import torchvision  # slow to import (~1 s): only when a split is first read
 
     cls = getattr(torchvision.datasets, DATASETS[name])
     try:

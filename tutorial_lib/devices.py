@@ -1,4 +1,4 @@
-"""Where tensors live: the CPU by default, a GPU when there is one.
+"""Where tensors live (the CPU by default, a GPU when there is one), and which machine this is.
 
 The rule every function of the library follows: work happens on the *model's* device; tensors
 passed in are moved there, and what a function returns comes back on the device its inputs came
@@ -7,6 +7,9 @@ and ``train`` put models on ``"auto"``: CUDA if available, else the CPU). The CP
 stored outputs are CPU outputs.
 """
 from __future__ import annotations
+
+import platform
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -40,3 +43,19 @@ def to_model_device(model: nn.Module, *tensors: Tensor) -> tuple[Tensor, ...]:
     """``tensors`` moved to the model's device (no copy when they are there already)."""
     dev = model_device(model)
     return tuple(t.to(dev) for t in tensors)
+
+
+def hardware() -> str:
+    """A one-line description of this machine: CPU model and the threads torch uses (and the GPU
+    when there is one), as every recorded result and zoo card states it."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} GPU, {cpu}"
+    return f"{cpu}, {torch.get_num_threads()} torch threads"

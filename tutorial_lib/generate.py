@@ -7,15 +7,16 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from tutorial_lib.attacks import pgd
+from tutorial_lib.attacks import PGD_TRAVEL, pgd, step_size
 from tutorial_lib.evaluate import accuracy
 
 
 def large_eps_example(model: nn.Module, x: Tensor, target: Tensor, *, eps: float,
                       norm: str = "l2", steps: int = 100, alpha: float | None = None) -> Tensor:
     """The paper's Figure 3: targeted PGD toward ``target`` within a large ``eps`` ball, from
-    ``x`` itself (no random start); step ``2.5·eps/steps`` unless ``alpha`` is given."""
-    step = alpha if alpha is not None else 2.5 * eps / steps
+    ``x`` itself (no random start); step ``step_size(eps, steps=steps, travel=PGD_TRAVEL)``
+    (2.5·eps/steps) unless ``alpha`` is given."""
+    step = alpha if alpha is not None else step_size(eps, steps=steps, travel=PGD_TRAVEL)
     return pgd(model, x, target, eps=eps, alpha=step, steps=steps, norm=norm, targeted=True,
                random_start=False)
 

@@ -1,11 +1,15 @@
 """Figure helpers: every picture in the book is made here, in one visual style. No maths."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Rectangle
 from torch import Tensor
+
+from tutorial_lib.tradeoff import OperatingPoint
 
 STYLE = {"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
          "axes.grid": True, "grid.alpha": 0.3, "font.size": 10}
@@ -44,17 +48,71 @@ def image_grid(rows: Sequence[Tensor], *, row_titles: Sequence[str] = (),
     return fig
 
 
-def line_plot(x: Sequence[float], series: dict[str, Sequence[float]], *, xlabel: str,
-              ylabel: str, title: str = "") -> Figure:
-    """Several named curves against a shared x axis."""
+def panels(n: int, *, ncols: int | None = None, width: float = 4.5, height: float = 3.2,
+           sharey: bool = False) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n`` axes in the course's style, ``ncols`` to a row (default: one row)."""
     use_style()
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ncols = ncols or n
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
+                             sharey=sharey)
+    return fig, list(axes.flat)[:n]
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (5, 3.2)) -> Axes:
+    """The axes to draw on: ``ax``, or a new styled figure's only axes."""
+    if ax is not None:
+        return ax
+    return panels(1, width=size[0], height=size[1])[1][0]
+
+
+def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
+              series: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str, title: str = "",
+              ax: Axes | None = None, yerr: Mapping[str, Sequence[float]] | None = None,
+              styles: Mapping[str, dict] | None = None, logx: bool = False,
+              marker: str = "o") -> Figure:
+    """Named curves; ``x`` shared by all (a sequence) or one per curve (a mapping by name).
+    ``yerr`` adds error bars, ``styles`` matplotlib keywords per curve."""
+    ax = _axes(ax)
     for label, ys in series.items():
-        ax.plot(x, ys, marker="o", label=label)
+        xs = x[label] if isinstance(x, Mapping) else x
+        kw = {"marker": marker, "label": label, **(styles or {}).get(label, {})}
+        if yerr is not None:
+            ax.errorbar(xs, ys, yerr=yerr[label], capsize=3, **kw)
+        else:
+            ax.plot(xs, ys, **kw)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel)
+    if logx:
+        ax.set_xscale("log")
     if title:
-        ax.set_title(title)
-    ax.legend()
+        ax.set_title(title, fontsize=10)
+    if len(series) > 1 or any(series):
+        ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def history_plot(runs: Sequence[dict], *, x: str, y: str, label: str, xlabel: str, ylabel: str,
+                 ax: Axes | None = None, scale: float = 100) -> Figure:
+    """Recorded runs (``experiments``' records with a per-epoch ``history``): ``y`` against ``x``,
+    one curve per run, named by the run's ``label`` field; ``y`` multiplied by ``scale``."""
+    xs = {r[label]: [h[x] for h in r["history"]] for r in runs}
+    ys = {r[label]: [scale * h[y] for h in r["history"]] for r in runs}
+    return line_plot(xs, ys, xlabel=xlabel, ylabel=ylabel, ax=ax)
+
+
+def failure_panels(by_run: Mapping[str, Sequence[dict]]) -> Figure:
+    """Chapter 4's failure runs: a panel per recipe, clean (grey), FGSM (orange) and PGD-20 (blue)
+    accuracy per epoch, one line style per seed."""
+    fig, axes = panels(len(by_run), width=3.5, sharey=True)
+    keys = (("clean", "tab:gray"), ("fgsm", "tab:orange"), ("robust", "tab:blue"))
+    for ax, (name, runs) in zip(axes, by_run.items()):
+        for r, style in zip(runs, ("-", "--", ":")):
+            ep = [h["epoch"] for h in r["history"]]
+            for key, color in keys:
+                ax.plot(ep, [100 * h[key] for h in r["history"]], style, color=color)
+        ax.set_title(name, fontsize=9), ax.set_xlabel("epoch (1/6 of MNIST each)")
+    axes[0].set_ylabel("accuracy (%): clean grey, FGSM orange, PGD-20 blue")
     fig.tight_layout()
     return fig
 
@@ -124,8 +182,6 @@ def weight_bars(weights: dict[str, Tensor]) -> Figure:
 def ball_step_panels(panels: Sequence[dict]) -> Figure:
     """One PGD step drawn in 2-D, a panel per norm: the ε-ball around x, the start, the gradient
     step and its projection back onto the ball. Each panel: norm, eps, x, start, stepped, projected."""
-    from matplotlib.patches import Circle, Rectangle
-
     use_style()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
     for ax, p in zip(axes[0], panels):
@@ -152,26 +208,25 @@ def ball_step_panels(panels: Sequence[dict]) -> Figure:
     return fig
 
 
-def operating_points(names: Sequence[str], clean: Sequence[float], robust: Sequence[float],
-                     seconds: Sequence[float], *, front: Sequence[str] = (), chosen: str | None = None,
-                     xlabel: str = "robust accuracy (%)", ax=None) -> Figure:  # noqa: ANN001
-    """Operating points as clean against robust accuracy (marker area ∝ training time); the
-    Pareto front joined by a line, the chosen point ringed."""
-    use_style()
-    fig = ax.figure if ax is not None else plt.figure(figsize=(6, 4))
-    ax = ax or fig.add_subplot()
-    sizes = [20 + 200 * s / max(seconds) for s in seconds]
-    ax.scatter(robust, clean, s=sizes, alpha=0.6)
-    for n, c, r in zip(names, clean, robust):
-        ax.annotate(n, (r, c), textcoords="offset points", xytext=(4, 3), fontsize=7)
-    pts = sorted((r, c) for n, c, r in zip(names, clean, robust) if n in front)
-    if pts:
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "k--", lw=1, label="Pareto front")
-    if chosen is not None and chosen in names:
-        i = list(names).index(chosen)
-        ax.scatter([robust[i]], [clean[i]], s=300, facecolors="none", edgecolors="tab:red", lw=2,
-                   label=f"chosen: {chosen}")
-    ax.set_xlabel(xlabel), ax.set_ylabel("clean accuracy (%)")
+def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Sequence[str] = (),
+                     chosen: str | None = None, xlabel: str = "", ax: Axes | None = None) -> Figure:
+    """Operating points (validation numbers) as clean against robust accuracy at threat ``key``
+    (marker area ∝ training time); the Pareto front joined by a line, the chosen point ringed."""
+    ax = _axes(ax, (6, 4))
+    robust = [100 * p.val[key] for p in points]
+    clean = [100 * p.val["clean"] for p in points]
+    top = max(p.train_seconds for p in points)
+    ax.scatter(robust, clean, s=[20 + 200 * p.train_seconds / top for p in points], alpha=0.6)
+    for p, c, r in zip(points, clean, robust):
+        ax.annotate(p.name, (r, c), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    on_front = sorted((r, c) for p, c, r in zip(points, clean, robust) if p.name in front)
+    if on_front:
+        ax.plot([q[0] for q in on_front], [q[1] for q in on_front], "k--", lw=1, label="Pareto front")
+    for p, c, r in zip(points, clean, robust):
+        if p.name == chosen:
+            ax.scatter([r], [c], s=300, facecolors="none", edgecolors="tab:red", lw=2,
+                       label=f"chosen: {chosen}")
+    ax.set_xlabel(xlabel or f"robust accuracy at {key} (%)"), ax.set_ylabel("clean accuracy (%)")
     ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    return fig
+    ax.figure.tight_layout()
+    return ax.figure

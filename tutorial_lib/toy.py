@@ -204,8 +204,17 @@ def box_linf_accuracy(w: Tensor, b: float, x: Tensor, y: Tensor, eps: float) -> 
     The margin is a sum over pixels, so the worst case moves each pixel by eps against
     y·sign(w_i), stopped at 0 or 1: a closed form, no attack needed.
     """
-    x_adv = worst_case_linf(x, y, w, eps).clamp(0, 1)
-    return ((x_adv @ w + b) * y > 0).double().mean().item()
+    return sign_accuracy(w, b, worst_case_linf(x, y, w, eps).clamp(0, 1), y)
+
+
+def sign_accuracy(w: Tensor, b: float, x: Tensor, y: Tensor) -> float:
+    """The accuracy of sign(wᵀx + b) on flat inputs ``x`` with labels ``y`` in {-1, +1}."""
+    return ((x @ w + b) * y > 0).double().mean().item()
+
+
+def as_images(x: Tensor) -> Tensor:
+    """Flat 784-pixel vectors (as ``binary_digits`` gives them) back to ``(n, 1, 28, 28)`` images."""
+    return x.float().view(-1, 1, 28, 28)
 
 
 def top_correlated_pixels(x: Tensor, y: Tensor, k: int) -> Tensor:

@@ -1,4 +1,6 @@
-"""The tradeoff as a set of operating points, its Pareto front, and a chooser for a user's need."""
+"""The tradeoff as a set of operating points, its Pareto front, and a chooser for a user's need.
+
+The points themselves are measured by ``tutorial_lib.experiments`` (chapter 5's recorded runs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -105,81 +107,6 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
            f"{_value(best, 'clean'):.2%}, robust at {key} {_value(best, key):.2%}, "
            f"trained in {best.train_seconds:.0f} s")
     return Choice(best, why)
-
-
-# --- the runs behind chapter 5 (recorded by benchmarks/tradeoff_runs.py) -----------------------
-FIG1_SIZES = (600, 3000, 12_000, 60_000)          # 1%, 5%, 20%, 100% of MNIST, class-balanced
-FIG1_EPS = (("linf", 0.0), ("linf", 0.1), ("linf", 0.3), ("l2", 2.0))
-FIG1_STEPS = 2400                                 # optimiser steps per run, whatever the size
-
-
-def figure1_config(norm: str, eps: float, train_size: int, seed: int = 0) -> "TrainConfig":
-    """The recipe of one Figure 1 point: the zoo's PGD-5 recipe with warm-up (standard training
-    at eps = 0) for ``FIG1_STEPS`` steps of 100 images on a balanced subset of ``train_size``."""
-    from tutorial_lib.train import TrainConfig
-
-    epochs = max(1, round(FIG1_STEPS * 100 / train_size))
-    size = None if train_size >= 60_000 else train_size  # 100%: all of MNIST (not quite balanced)
-    if eps == 0:
-        return TrainConfig(method="standard", epochs=epochs, train_size=size, seed=seed)
-    return TrainConfig(method="pgd", norm=norm, eps=eps, steps=5, eps_warmup=0.3, epochs=epochs,
-                       train_size=size, seed=seed)
-
-
-def figure1_run(norm: str, eps: float, train_size: int, seed: int = 0) -> dict[str, Any]:
-    """Train one Figure 1 point and measure its standard accuracy on all 10,000 test images."""
-    from dataclasses import asdict
-
-    from tutorial_lib.data import load_dataset
-    from tutorial_lib.evaluate import accuracy
-    from tutorial_lib.train import train
-
-    cfg = figure1_config(norm, eps, train_size, seed)
-    result = train(cfg)
-    x, y = load_dataset("mnist", "test")
-    return {"norm": norm, "eps": eps, "train_size": train_size, "seed": seed,
-            "clean": accuracy(result.model, (x, y)), "train_seconds": round(result.seconds, 1),
-            "config": asdict(cfg)}
-
-
-EXTRA_POINTS: dict[str, dict[str, Any]] = {
-    "trades_beta1_linf_0.3": dict(method="trades", beta=1.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=8),
-    "trades_beta6_linf_0.3": dict(method="trades", beta=6.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=8),
-    "half_natural_linf_0.1": dict(method="pgd", eps=0.1, steps=5, eps_warmup=0.3, epochs=8, natural_fraction=0.5),
-    "half_natural_linf_0.2": dict(method="pgd", eps=0.2, steps=5, eps_warmup=0.3, epochs=8, natural_fraction=0.5),
-    "half_natural_linf_0.3": dict(method="pgd", eps=0.3, steps=5, eps_warmup=0.3, epochs=8, natural_fraction=0.5),
-}
-"""Operating points beyond the zoo: TRADES at two β, and PGD with half of each batch natural."""
-ZOO_POINTS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3",
-              "mnist_l2_1.0", "mnist_l2_2.0")
-THREATS = (("linf", 0.1), ("linf", 0.2), ("linf", 0.3), ("l2", 1.0), ("l2", 2.0))
-SPLIT_N = 300   # robust accuracy on this many class-balanced images of each half of the test set
-
-
-def splits() -> dict[str, tuple[Any, Any, Any, Any]]:
-    """Validation = the first 5,000 MNIST test images, test = the last 5,000 (the models trained
-    on all 60,000 training images): full halves for clean accuracy, ``SPLIT_N`` for robust."""
-    from tutorial_lib.data import balanced_subset, load_dataset
-
-    x, y = load_dataset("mnist", "test")
-    out = {}
-    for name, (a, b) in {"val": (0, 5000), "test": (5000, 10_000)}.items():
-        xs, ys = x[a:b], y[a:b]
-        out[name] = (xs, ys, *balanced_subset(xs, ys, SPLIT_N, seed=0))
-    return out
-
-
-def measure_point(model: Any) -> dict[str, dict[str, float]]:
-    """Clean accuracy and ``strong_budget`` accuracy at every threat, on both splits."""
-    from tutorial_lib.evaluate import accuracy, robust_accuracy, strong_budget
-
-    out: dict[str, dict[str, float]] = {}
-    for split, (xc, yc, xr, yr) in splits().items():
-        row = {"clean": accuracy(model, (xc, yc))}
-        for norm, eps in THREATS:
-            row[threat(norm, eps)] = robust_accuracy(model, (xr, yr), attack=strong_budget(eps, norm)).accuracy
-        out[split] = row
-    return out
 
 
 def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:

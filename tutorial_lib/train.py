@@ -1,14 +1,17 @@
-"""One training loop: standard, FGSM with random start, PGD adversarial training, or TRADES.
+"""One training loop: standard, FGSM with random start, PGD adversarial training, or TRADES;
+and the hooks that measure a run after every epoch.
 
 Seeded and deterministic on CPU; checkpoints are atomic and a resumed run ends with the same
 weights as an uninterrupted one.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tutorial_lib.attacks import NORMS, pgd
+from tutorial_lib import zoo
+from tutorial_lib.attacks import FGSM_RS_TRAVEL, NORMS, PGD_TRAVEL, pgd, step_size
+from tutorial_lib.attacks import fgsm as fgsm_attack  # epoch_probe has a flag named fgsm
+from tutorial_lib.budgets import pgd_budget
 from tutorial_lib.checkpoint import CheckpointError, load_file, save_atomic
 from tutorial_lib.data import balanced_subset, batches, load_dataset
 from tutorial_lib.devices import resolve_device
+from tutorial_lib.evaluate import accuracy, robust_accuracy
 from tutorial_lib.models import build_model
 
 METHODS = ("standard", "fgsm_rs", "pgd", "trades")
@@ -82,12 +89,17 @@ class TrainConfig:
         """The keyword arguments ``build_model(self.arch, ...)`` takes for this config."""
         return {"width": self.width} if self.arch == "fast_cnn" else {}
 
+    def attack_steps(self) -> int:
+        """Steps of the inner attack: one for FGSM with random start, else ``steps``."""
+        return 1 if self.method == "fgsm_rs" else self.steps
+
     def step_size(self) -> float:
-        """The attack step: Madry et al.'s 2.5*eps/steps for PGD (k steps can cross the ball
-        2.5 times), Wong et al.'s 1.25*eps for FGSM with random start."""
+        """The attack step: ``alpha`` if given, else ``attacks.step_size`` with the travel of the
+        method (``PGD_TRAVEL``; ``FGSM_RS_TRAVEL`` for FGSM with random start)."""
         if self.alpha is not None:
             return self.alpha
-        return 1.25 * self.eps if self.method == "fgsm_rs" else 2.5 * self.eps / self.steps
+        travel = FGSM_RS_TRAVEL if self.method == "fgsm_rs" else PGD_TRAVEL
+        return step_size(self.eps, steps=self.attack_steps(), travel=travel)
 
 
 def one_cycle(step: int, total: int) -> float:
@@ -119,7 +131,7 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
         logits = model(x)
         return F.cross_entropy(logits, y), logits
     alpha = cfg.step_size() * eps / cfg.eps  # scale the step with the warmed-up radius
-    steps = 1 if cfg.method == "fgsm_rs" else cfg.steps
+    steps = cfg.attack_steps()
     if cfg.method == "trades":
         logits = model(x)
         p_clean = F.softmax(logits.detach(), 1)
@@ -132,36 +144,6 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
                 random_start=True, generator=generator)
     logits = model(torch.cat([x[:k], x_adv]) if k else x_adv)
     return F.cross_entropy(logits, y), logits
-
-
-class TrainingCollapsed(RuntimeError):
-    """Robust accuracy on the held-out check fell sharply: catastrophic overfitting."""
-
-
-def robust_check(x: Tensor, y: Tensor, *, eps: float, norm: str = "linf", steps: int = 10,
-                 collapse_ratio: float = 0.5) -> Callable[[nn.Module], dict[str, float]]:
-    """An ``on_epoch_end`` hook: PGD-``steps`` accuracy on held-out images after every epoch.
-
-    FGSM training can collapse within an epoch (Wong et al., 2020): FGSM accuracy stays high
-    while PGD accuracy drops to ~0. If the check falls below ``collapse_ratio`` times its best
-    so far, the hook raises ``TrainingCollapsed``; the checkpoint still holds the last good epoch.
-    """
-    from tutorial_lib.evaluate import pgd_budget, robust_accuracy
-
-    best = 0.0
-
-    def check(model: nn.Module) -> dict[str, float]:
-        nonlocal best
-        acc = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm, steps=steps)).accuracy
-        if best > 0.2 and acc < collapse_ratio * best:
-            raise TrainingCollapsed(
-                f"PGD-{steps} accuracy on the check set fell from {best:.1%} to {acc:.1%}: "
-                "catastrophic overfitting. Resume from the checkpoint (last good epoch) with a "
-                "smaller FGSM step, another seed, or PGD training")
-        best = max(best, acc)
-        return {"check_robust_accuracy": acc}
-
-    return check
 
 
 @dataclass
@@ -179,7 +161,7 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
     if not enabled or os.environ.get("CI"):
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # optional: progress bars only when asked for and installed
     except ImportError:
         return None
     return tqdm(total=total, initial=initial, unit="step")
@@ -191,8 +173,6 @@ def initial_model(cfg: TrainConfig) -> nn.Module:
     model = build_model(cfg.arch, **cfg.arch_kwargs())
     if cfg.init_from is None:
         return model
-    from tutorial_lib import zoo  # zoo builds on train: import here, not at the top
-
     card = zoo.card(cfg.init_from)
     if (card["arch"], card["arch_kwargs"]) != (cfg.arch, cfg.arch_kwargs()):
         raise ValueError(f"init_from={cfg.init_from!r} is a {card['arch']} {card['arch_kwargs']}, "
@@ -211,6 +191,98 @@ def initial_model(cfg: TrainConfig) -> nn.Module:
     return model
 
 
+@dataclass
+class RunState:
+    """Everything a run carries from step to step, and all that a resumed run needs."""
+
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    attack_gen: torch.Generator
+    device: torch.device
+    layout: torch.memory_format
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    running: dict[str, float] = field(default_factory=lambda: {"loss": 0.0, "correct": 0, "n": 0})
+    seconds: float = 0.0
+
+
+def start_run(cfg: TrainConfig, total: int) -> RunState:
+    """A fresh run: seeded model (initialised on the CPU: the same start on every device), Adam
+    with the one-cycle schedule over ``total`` steps, and the attack's own generator."""
+    torch.manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    layout = torch.channels_last if cfg.channels_last and cfg.arch != "linear" else torch.contiguous_format
+    model = initial_model(cfg).to(device=device, memory_format=layout)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: one_cycle(s, total))
+    return RunState(model, opt, sched, torch.Generator().manual_seed(cfg.seed + 1), device, layout)
+
+
+def save_run(run: RunState, cfg: TrainConfig, checkpoint: str | Path | None) -> None:
+    """Write the run's state to ``checkpoint`` atomically (nothing without a checkpoint path)."""
+    if checkpoint is not None:
+        save_atomic({"config": asdict(cfg), "model": run.model.state_dict(),
+                     "optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict(),
+                     "attack_rng": run.attack_gen.get_state(), "step": run.step,
+                     "history": run.history, "running": run.running, "seconds": run.seconds},
+                    checkpoint)
+
+
+def resume_run(run: RunState, cfg: TrainConfig, checkpoint: str | Path | None) -> None:
+    """Continue from ``checkpoint`` if it exists; refuse one written by another config."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return
+    state = load_file(checkpoint)
+    if state.get("config") != asdict(cfg):
+        raise CheckpointError(
+            f"checkpoint {checkpoint} was written by a different TrainConfig "
+            f"({state.get('config')}); delete it or choose another checkpoint path")
+    run.model.load_state_dict(state["model"])
+    run.opt.load_state_dict(state["optimizer"])
+    run.sched.load_state_dict(state["scheduler"])
+    run.attack_gen.set_state(state["attack_rng"])
+    run.step, run.history, run.running = state["step"], state["history"], state["running"]
+    run.seconds = state["seconds"]
+
+
+def epoch_batches(x: Tensor, y: Tensor, cfg: TrainConfig, epoch: int, *, skip: int = 0
+                  ) -> Iterator[tuple[Tensor, Tensor]]:
+    """The epoch's shuffled mini-batches (its order fixed by seed and epoch), less the first
+    ``skip`` that a resumed run has already trained on."""
+    order = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+    return itertools.islice(batches(x, y, cfg.batch_size, shuffle=True, generator=order),
+                            max(skip, 0), None)
+
+
+def descend(run: RunState, cfg: TrainConfig, xb: Tensor, yb: Tensor, eps: float) -> None:
+    """One optimiser step on the min-max objective: the loss at the attack's maximum within
+    radius ``eps`` (``training_loss``), then a step down its gradient in the weights."""
+    xb, yb = xb.to(run.device).contiguous(memory_format=run.layout), yb.to(run.device)
+    loss, logits = training_loss(run.model, xb, yb, cfg, eps, run.attack_gen)
+    run.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    run.opt.step()
+    run.sched.step()
+    run.step += 1
+    run.running["loss"] += loss.item() * yb.numel()
+    run.running["correct"] += (logits.argmax(1) == yb).sum().item()
+    run.running["n"] += yb.numel()
+
+
+def end_epoch(run: RunState, epoch: int, eps: float, seconds: float,
+              on_epoch_end: Callable[[nn.Module], dict[str, float]] | None) -> None:
+    """Append the epoch's row (loss, training accuracy, eps, seconds, and the hook's numbers)."""
+    r = run.running
+    row = {"epoch": epoch + 1, "loss": r["loss"] / r["n"], "train_accuracy": r["correct"] / r["n"],
+           "eps": eps, "seconds": seconds}
+    if on_epoch_end is not None:
+        row.update(on_epoch_end(run.model))
+        run.model.train()
+    run.history.append(row)
+    run.running = {"loss": 0.0, "correct": 0, "n": 0}
+
+
 def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: bool = False,
           stop_after: int | None = None,
           on_epoch_end: Callable[[nn.Module], dict[str, float]] | None = None,
@@ -225,74 +297,97 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
         x, y = balanced_subset(x, y, cfg.train_size, seed=cfg.seed)
     per_epoch = math.ceil(x.shape[0] / cfg.batch_size)
     total = per_epoch * cfg.epochs
-
-    torch.manual_seed(cfg.seed)
-    device = resolve_device(cfg.device)
-    model = initial_model(cfg)  # initialised on the CPU: the same start on every device
-    layout = torch.channels_last if cfg.channels_last and cfg.arch != "linear" else torch.contiguous_format
-    model = model.to(device=device, memory_format=layout)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: one_cycle(s, total))
-    attack_gen = torch.Generator().manual_seed(cfg.seed + 1)
-    step, history, running, seconds = 0, [], {"loss": 0.0, "correct": 0, "n": 0}, 0.0
-
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_file(checkpoint)
-        if state.get("config") != asdict(cfg):
-            raise CheckpointError(
-                f"checkpoint {checkpoint} was written by a different TrainConfig "
-                f"({state.get('config')}); delete it or choose another checkpoint path")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        attack_gen.set_state(state["attack_rng"])
-        step, history, running = state["step"], state["history"], state["running"]
-        seconds = state["seconds"]
-
-    def save() -> None:
-        if checkpoint is not None:
-            save_atomic({"config": asdict(cfg), "model": model.state_dict(),
-                         "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                         "attack_rng": attack_gen.get_state(), "step": step,
-                         "history": history, "running": running, "seconds": seconds}, checkpoint)
-
-    bar = _progress(total, step, progress)
-    model.train()
-    start = time.perf_counter() - seconds
-    for epoch in range(step // per_epoch, cfg.epochs):
-        order = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        for i, (xb, yb) in enumerate(batches(x, y, cfg.batch_size, shuffle=True, generator=order)):
-            if epoch * per_epoch + i < step:
-                continue  # done before the resume
-            eps = eps_at(step, total, cfg)
-            xb, yb = xb.to(device).contiguous(memory_format=layout), yb.to(device)
-            loss, logits = training_loss(model, xb, yb, cfg, eps, attack_gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            running["loss"] += loss.item() * yb.numel()
-            running["correct"] += (logits.argmax(1) == yb).sum().item()
-            running["n"] += yb.numel()
+    run = start_run(cfg, total)
+    resume_run(run, cfg, checkpoint)
+    bar = _progress(total, run.step, progress)
+    run.model.train()
+    start = time.perf_counter() - run.seconds
+    for epoch in range(run.step // per_epoch, cfg.epochs):
+        for xb, yb in epoch_batches(x, y, cfg, epoch, skip=run.step - epoch * per_epoch):
+            eps = eps_at(run.step, total, cfg)
+            descend(run, cfg, xb, yb, eps)
             if bar is not None:
                 bar.update(1)
-            if stop_after is not None and step >= stop_after and step < total:
-                seconds = time.perf_counter() - start
-                save()
-                opt.zero_grad(set_to_none=True)
-                return TrainResult(model.eval(), cfg, history, finished=False, seconds=seconds)
-        row = {"epoch": epoch + 1, "loss": running["loss"] / running["n"],
-               "train_accuracy": running["correct"] / running["n"], "eps": eps,
-               "seconds": time.perf_counter() - start}
-        if on_epoch_end is not None:
-            row.update(on_epoch_end(model))
-            model.train()
-        history.append(row)
-        running = {"loss": 0.0, "correct": 0, "n": 0}
-        seconds = time.perf_counter() - start
-        save()
+            if stop_after is not None and stop_after <= run.step < total:  # as if killed here
+                run.seconds = time.perf_counter() - start
+                save_run(run, cfg, checkpoint)
+                return finish(run, cfg, finished=False)
+        end_epoch(run, epoch, eps, time.perf_counter() - start, on_epoch_end)
+        run.seconds = time.perf_counter() - start
+        save_run(run, cfg, checkpoint)
     if bar is not None:
         bar.close()
-    opt.zero_grad(set_to_none=True)  # hand back a model with no leftover gradients
-    return TrainResult(model.eval(), cfg, history, finished=True, seconds=time.perf_counter() - start)
+    run.seconds = time.perf_counter() - start
+    return finish(run, cfg, finished=True)
+
+
+def finish(run: RunState, cfg: TrainConfig, *, finished: bool) -> TrainResult:
+    """The result, with the model in eval mode and no leftover gradients."""
+    run.opt.zero_grad(set_to_none=True)
+    return TrainResult(run.model.eval(), cfg, run.history, finished=finished, seconds=run.seconds)
+
+
+# --- hooks: measurements after every epoch (``train(..., on_epoch_end=hook)``) -------------------
+class TrainingCollapsed(RuntimeError):
+    """Robust accuracy on the held-out check fell sharply: catastrophic overfitting."""
+
+
+def robust_check(x: Tensor, y: Tensor, *, eps: float, norm: str = "linf", steps: int = 10,
+                 collapse_ratio: float = 0.5) -> Callable[[nn.Module], dict[str, float]]:
+    """An ``on_epoch_end`` hook: PGD-``steps`` accuracy on held-out images after every epoch.
+
+    FGSM training can collapse within an epoch (Wong et al., 2020): FGSM accuracy stays high
+    while PGD accuracy drops to ~0. If the check falls below ``collapse_ratio`` times its best
+    so far, the hook raises ``TrainingCollapsed``; the checkpoint still holds the last good epoch.
+    """
+    best = 0.0
+
+    def check(model: nn.Module) -> dict[str, float]:
+        nonlocal best
+        acc = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm, steps=steps)).accuracy
+        if best > 0.2 and acc < collapse_ratio * best:
+            raise TrainingCollapsed(
+                f"PGD-{steps} accuracy on the check set fell from {best:.1%} to {acc:.1%}: "
+                "catastrophic overfitting. Resume from the checkpoint (last good epoch) with a "
+                "smaller FGSM step, another seed, or PGD training")
+        best = max(best, acc)
+        return {"check_robust_accuracy": acc}
+
+    return check
+
+
+def epoch_probe(dataset: str = "mnist", *, eps: float, norm: str = "linf", clean_n: int = 2000,
+                robust_n: int = 500, steps: int = 20, fgsm: bool = False
+                ) -> Callable[[nn.Module], dict[str, float]]:
+    """An ``on_epoch_end`` hook: clean accuracy on ``clean_n`` and PGD accuracy (``steps`` steps
+    of ``PGD_TRAVEL``·eps/steps, random start, seed 0) on ``robust_n`` fixed test images (with
+    ``fgsm``, FGSM accuracy on the same images too), plus ``train_seconds``: the run's seconds so
+    far *minus* the time spent in earlier probes (add the row's ``seconds`` to it;
+    ``probe_training_time`` does that for a finished run)."""
+    x, y = load_dataset(dataset, "test")
+    xc, yc = balanced_subset(x, y, clean_n, seed=0)
+    xr, yr = balanced_subset(x, y, robust_n, seed=0)
+    one_step = functools.partial(fgsm_attack, eps=eps, norm=norm) if fgsm else None
+    spent = [0.0]
+
+    def probe(model: nn.Module) -> dict[str, float]:
+        t0 = time.perf_counter()
+        attack = functools.partial(pgd, eps=eps, alpha=step_size(eps, steps=steps, travel=PGD_TRAVEL),
+                                   steps=steps, norm=norm, generator=torch.Generator().manual_seed(0))
+        row = {"clean": accuracy(model, (xc, yc)),
+               "robust": robust_accuracy(model, (xr, yr), attack=attack).accuracy,
+               "train_seconds": -spent[0]}
+        if one_step is not None:
+            row["fgsm"] = robust_accuracy(model, (xr, yr), attack=one_step).accuracy
+        spent[0] += time.perf_counter() - t0
+        return row
+
+    return probe
+
+
+def probe_training_time(history: list[dict[str, float]], *, digits: int = 4) -> list[dict[str, float]]:
+    """Rows of a probed run with ``train_seconds`` made final (probing time taken out), every
+    value rounded to ``digits`` (the precision recorded results keep)."""
+    rows = [{**{k: v for k, v in row.items() if k != "seconds"},
+             "train_seconds": row["train_seconds"] + row["seconds"]} for row in history]
+    return [{k: round(v, digits) for k, v in row.items()} for row in rows]

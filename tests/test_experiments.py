@@ -1,0 +1,42 @@
+"""Recorded experiments: records carry their provenance, recipes derive from one base."""
+import dataclasses
+import json
+
+import pytest
+
+from tutorial_lib import experiments as ex
+from tutorial_lib.devices import hardware
+
+
+def test_save_stamps_command_and_hardware_and_load_reads_it_back(tmp_path):
+    rec = ex.save("demo", {"runs": [1, 2]}, command="python demo.py", folder=tmp_path)
+    on_disk = json.loads((tmp_path / "demo.json").read_text())
+    assert on_disk == rec == {"runs": [1, 2], "command": "python demo.py", "hardware": hardware()}
+    assert ex.load("demo", folder=tmp_path) == rec
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.json"]  # no temporary file left behind
+
+
+def test_load_names_what_is_available(tmp_path):
+    ex.save("there", {}, command="x", folder=tmp_path)
+    with pytest.raises(KeyError, match=r"available: \['there'\]"):
+        ex.load("missing", folder=tmp_path)
+
+
+def test_pgd_recipes_are_the_flagship_but_for_threat_length_and_data():
+    """Every PGD recipe (zoo, cost table, failure runs, operating points) is the flagship's with
+    only the threat, the attack's steps, the length, the data or the natural share changed."""
+    allowed = {"eps", "norm", "steps", "epochs", "dataset", "train_size", "eps_warmup", "natural_fraction"}
+    recipes = [*ex.RECIPES.values(), *ex.COST_METHODS.values(), *ex.FAILURE_RUNS.values(),
+               *ex.EXTRA_POINTS.values(), ex.figure1_config("l2", 2.0, 600)]
+    flagship = dataclasses.asdict(ex.FLAGSHIP)
+    for cfg in (c for c in recipes if c.method == "pgd"):
+        changed = {k for k, v in dataclasses.asdict(cfg).items() if v != flagship[k]}
+        assert changed <= allowed, (cfg, changed - allowed)
+    assert {c.eps_warmup for c in ex.RECIPES.values() if c.method == "pgd"} == {ex.WARMUP}
+
+
+def test_unknown_points_and_starts_are_refused():
+    with pytest.raises(KeyError, match="choose one of"):
+        ex.point_run("mnist_linf_9")
+    with pytest.raises(KeyError, match="choose one of"):
+        ex.reuse_config("mnist", "telepathy", train_size=100, epochs=1, seed=0)

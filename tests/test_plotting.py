@@ -1,0 +1,38 @@
+"""Figure helpers draw what they are given, on the axes they are given."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+from tutorial_lib import plotting  # noqa: E402
+from tutorial_lib.tradeoff import OperatingPoint  # noqa: E402
+
+
+def test_line_plot_draws_each_curve_on_its_own_x_with_error_bars_on_the_given_axes():
+    fig, axes = plotting.panels(2)
+    out = plotting.line_plot({"a": [1, 2, 3], "b": [10, 20]}, {"a": [0.1, 0.2, 0.3], "b": [5, 6]},
+                             yerr={"a": [0, 0, 0], "b": [1, 1]}, xlabel="x", ylabel="y", ax=axes[1], logx=True)
+    assert out is fig and not axes[0].lines
+    bars = axes[1].containers
+    assert [list(b.lines[0].get_xdata()) for b in bars] == [[1, 2, 3], [10, 20]]
+    assert axes[1].get_xscale() == "log" and axes[1].get_legend() is not None
+
+
+def test_a_single_unnamed_curve_gets_no_legend():
+    fig = plotting.line_plot([0, 1], {"": [1, 2]}, xlabel="x", ylabel="y")
+    assert fig.axes[0].get_legend() is None and len(fig.axes[0].lines) == 1
+
+
+def test_operating_points_rings_the_chosen_point_and_joins_the_front():
+    pts = [OperatingPoint("a", 10, {"clean": 0.99, "linf@0.1": 0.5}),
+           OperatingPoint("b", 90, {"clean": 0.98, "linf@0.1": 0.8})]
+    fig = plotting.operating_points(pts, "linf@0.1", front=["a", "b"], chosen="b")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["Pareto front", "chosen: b"]
+    assert list(ax.lines[0].get_xdata()) == [50.0, 80.0]
+
+
+def test_history_plot_draws_one_curve_per_recorded_run():
+    runs = [{"method": m, "history": [{"s": 1, "acc": 0.5}, {"s": 2, "acc": 0.7}]} for m in ("x", "y")]
+    fig = plotting.history_plot(runs, x="s", y="acc", label="method", xlabel="s", ylabel="%")
+    assert [list(line.get_ydata()) for line in fig.axes[0].lines] == [[50.0, 70.0]] * 2

@@ -1,0 +1,353 @@
+"""Recorded experiments: every run too long for a notebook, in one place.
+
+The zoo's recipes and builds (chapters 3–7 load the models), the cost and failure runs of
+chapter 4, the Figure 1 runs and operating points of chapter 5, and the feature-reuse runs of
+chapter 6. Results are small JSON files in ``tutorial_lib/results``; ``save`` stamps each with the
+command that made it and the machine it ran on, as ``write_entry`` stamps each zoo card. Every
+recipe is the base recipe ``STANDARD`` changed with ``dataclasses.replace``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from tutorial_lib import zoo
+from tutorial_lib.budgets import independent_ensemble, pgd_budget, strong_budget
+from tutorial_lib.checkpoint import atomic_write_json, save_model
+from tutorial_lib.data import balanced_subset, load_dataset
+from tutorial_lib.devices import hardware
+from tutorial_lib.evaluate import accuracy, robust_accuracy
+from tutorial_lib.tradeoff import threat
+from tutorial_lib.train import TrainConfig, epoch_probe, probe_training_time, train
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+# --- the record: provenance, saving and loading ---------------------------------------------------
+def stamp(command: str) -> dict[str, str]:
+    """The provenance every record carries: the command that made it and this machine."""
+    return {"command": command, "hardware": hardware()}
+
+
+def save(name: str, data: dict[str, Any], *, command: str, folder: Path = RESULTS_DIR
+         ) -> dict[str, Any]:
+    """Write a result stamped with ``command`` and this machine, atomically (a crash leaves the
+    old file, never half a new one); return the record as written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {**data, **stamp(command)}
+    atomic_write_json(folder / f"{name}.json", record)
+    return record
+
+
+def load(name: str, folder: Path = RESULTS_DIR) -> dict[str, Any]:
+    """A recorded result by name (``feature_reuse`` ...), with the command that made it."""
+    path = folder / f"{name}.json"
+    if not path.is_file():
+        have = sorted(p.stem for p in folder.glob("*.json"))
+        raise KeyError(f"no recorded result {name!r} in {folder}; available: {have}")
+    return json.loads(path.read_text())
+
+
+# --- recipes: one base, changed with replace ------------------------------------------------------
+STANDARD = TrainConfig(method="standard", epochs=4)
+"""The base recipe: standard training of the fast CNN, 4 epochs, one-cycle Adam."""
+WARMUP = 0.3
+"""ε grows from 0 over the first 30% of steps: it keeps PGD training at 0.3 from stalling near
+chance at the start (chapter 4's failure runs)."""
+PGD5 = replace(STANDARD, method="pgd", eps=0.3, steps=5, eps_warmup=WARMUP)
+"""PGD-5 adversarial training at L∞ 0.3 with the warm-up."""
+FGSM_RS = replace(STANDARD, method="fgsm_rs", eps=0.3, eps_warmup=WARMUP)
+"""FGSM with random start (Wong et al.) at L∞ 0.3 with the warm-up."""
+FLAGSHIP = replace(PGD5, epochs=16)
+"""The flagship: PGD-5 at L∞ 0.3, 16 epochs (benchmarks/time_to_robust.py)."""
+SWEEP = replace(PGD5, epochs=8)
+"""Sweep members (the tradeoff chapter): the flagship's recipe at half the epochs."""
+
+RECIPES: dict[str, TrainConfig] = {
+    "mnist_standard": STANDARD,
+    "mnist_linf_0.3": FLAGSHIP,
+    "mnist_linf_0.1": replace(SWEEP, eps=0.1),
+    "mnist_linf_0.2": replace(SWEEP, eps=0.2),
+    "mnist_l2_1.0": replace(SWEEP, norm="l2", eps=1.0),
+    "mnist_l2_2.0": replace(SWEEP, norm="l2", eps=2.0),
+    "fashion_standard": replace(STANDARD, dataset="fashion"),
+    # an independent judge for chapter 7: no convolutions, another seed, standard training
+    "mnist_mlp_standard": replace(STANDARD, arch="mlp", seed=1),
+    "fashion_linf_0.1": replace(SWEEP, dataset="fashion", eps=0.1),
+}
+"""Every zoo model's recipe; ``python -m tutorial_lib zoo build NAME`` retrains it and its card."""
+
+
+# --- the zoo's build side --------------------------------------------------------------------------
+SUBSET_SIZE, SUBSET_SEED = 500, 0  # the fixed, class-balanced test subset CI re-checks
+ENSEMBLE_N = 1000                  # test images for the independent ensemble (it is slow)
+MEASUREMENTS = ("pgd", "independent", "strong")
+"""What a card records: ``pgd`` (clean accuracy, PGD-50 on the full test set and on the fixed
+subset), ``independent`` (torchattacks' APGD ensemble) and ``strong`` (the course's
+``strong_budget``), the last two on the first ``ENSEMBLE_N`` test images of robust models."""
+
+
+def write_entry(name: str, model: nn.Module, cfg: TrainConfig, *, command: str,
+                info: dict[str, Any], folder: Path = zoo.CHECKPOINT_DIR) -> dict[str, Any]:
+    """Save a model and its card (atomically, stamped with ``command`` and this machine) under
+    ``name``; return the card."""
+    sha = save_model(model, folder / f"{name}.pt", arch=cfg.arch, arch_kwargs=cfg.arch_kwargs())
+    params = sum(p.numel() for p in model.parameters())
+    entry = {"name": name, "arch": cfg.arch, "arch_kwargs": cfg.arch_kwargs(), "parameters": params,
+             **stamp(command), "config": asdict(cfg), **info, "sha256": sha}
+    atomic_write_json(folder / f"{name}.json", entry)
+    return entry
+
+
+def eval_radius(cfg: TrainConfig) -> tuple[float, str]:
+    """The radius and norm a model is evaluated at: its training ones (standard MNIST models at
+    L∞ 0.3, standard Fashion-MNIST at L∞ 0.1, so that they compare with their robust siblings)."""
+    if cfg.method != "standard":
+        return cfg.eps, cfg.norm
+    return (0.1 if cfg.dataset == "fashion" else 0.3), "linf"
+
+
+def measure_pgd(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str) -> dict[str, Any]:
+    """A card's clean accuracy and PGD-50 accuracy on the full test set and the fixed subset."""
+    full = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm))
+    xs, ys = balanced_subset(x, y, SUBSET_SIZE, seed=SUBSET_SEED)
+    sub = robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm))
+    return {"clean_accuracy": accuracy(model, (x, y)),
+            "robust": {"accuracy": full.accuracy, "attack": full.attack, "n": full.n},
+            "robust_subset": {"accuracy": sub.accuracy, "attack": sub.attack, "n": sub.n,
+                              "subset_seed": SUBSET_SEED}}
+
+
+def measure(model: nn.Module, cfg: TrainConfig, *,
+            parts: tuple[str, ...] = MEASUREMENTS) -> dict[str, Any]:
+    """The card's numbers, for the chosen ``parts`` of ``MEASUREMENTS``."""
+    unknown = set(parts) - set(MEASUREMENTS)
+    if unknown:
+        raise ValueError(f"unknown measurements {sorted(unknown)}; choose from {MEASUREMENTS}")
+    x, y = load_dataset(cfg.dataset, "test")
+    eps, norm = eval_radius(cfg)
+    out: dict[str, Any] = measure_pgd(model, x, y, eps, norm) if "pgd" in parts else {}
+    if cfg.method == "standard":
+        return out
+    xe, ye = x[:ENSEMBLE_N], y[:ENSEMBLE_N]
+    if "independent" in parts:
+        acc = independent_ensemble(model, xe, ye, eps=eps, norm=norm)
+        out["independent"] = {"accuracy": acc, "n": ENSEMBLE_N,
+                              "attack": f"torchattacks APGD-CE + APGD-T (100 steps), eps={eps}, {norm}"}
+    if "strong" in parts:
+        strong = robust_accuracy(model, (xe, ye), attack=strong_budget(eps, norm))
+        out["strong"] = {"accuracy": strong.accuracy, "n": strong.n,
+                         "attack": f"strong_budget(eps={eps}, norm={norm})"}
+    return out
+
+
+def build(name: str, folder: Path = zoo.CHECKPOINT_DIR, *, progress: bool = False) -> dict[str, Any]:
+    """Train a zoo model from its recipe (resuming an interrupted run), measure it, write its card."""
+    if name not in RECIPES:
+        raise KeyError(f"no recipe {name!r}; recipes: {sorted(RECIPES)}")
+    cfg = RECIPES[name]
+    ckpt = folder / f".{name}.ckpt"
+    result = train(cfg, checkpoint=ckpt, progress=progress)
+    info = {"seed": cfg.seed, "epochs": cfg.epochs, "train_seconds": round(result.seconds, 1)}
+    write_entry(name, result.model, cfg, command=f"python -m tutorial_lib zoo build {name}",
+                info=info, folder=folder)
+    ckpt.unlink(missing_ok=True)
+    return remeasure(name, folder)
+
+
+def remeasure(name: str, folder: Path = zoo.CHECKPOINT_DIR, *,
+              parts: tuple[str, ...] = MEASUREMENTS) -> dict[str, Any]:
+    """Re-measure a shipped model exactly as ``load`` returns it and rewrite its card's numbers."""
+    c = zoo.card(name, folder)
+    c.update(measure(zoo.load(name, folder), TrainConfig(**c["config"]), parts=parts))
+    atomic_write_json(folder / f"{name}.json", c)
+    return c
+
+
+# --- chapter 4: what robustness costs, and how training fails --------------------------------------
+EPS = 0.3
+COST_METHODS: dict[str, TrainConfig] = {
+    "standard": STANDARD,
+    "FGSM-RS": FGSM_RS,
+    "PGD-2": replace(PGD5, steps=2),
+    "PGD-5": PGD5,
+    "PGD-10": replace(PGD5, steps=10),
+}
+"""The cost table's recipes: the zoo's flagship recipe at 4 epochs, with the attack varied."""
+STRONG_N = 1000
+
+
+def cost_run(name: str, *, seed: int = 0) -> dict[str, Any]:
+    """Train one ``COST_METHODS`` recipe on all of MNIST; record seconds per epoch (probing time
+    excluded), per-epoch probes, and the final clean (10,000) and strong-budget (1,000) accuracy."""
+    if name not in COST_METHODS:
+        raise KeyError(f"unknown method {name!r}; choose one of {list(COST_METHODS)}")
+    cfg = replace(COST_METHODS[name], seed=seed)
+    result = train(cfg, on_epoch_end=epoch_probe(eps=EPS))
+    history = probe_training_time(result.history)
+    x, y = load_dataset("mnist", "test")
+    strong = robust_accuracy(result.model, (x[:STRONG_N], y[:STRONG_N]), attack=strong_budget(EPS))
+    return {"method": name, "config": asdict(cfg), "history": history,
+            "seconds_per_epoch": round(history[-1]["train_seconds"] / cfg.epochs, 2),
+            "clean": accuracy(result.model, (x, y)), "strong": strong.accuracy,
+            "strong_attack": f"strong_budget(eps={EPS}) on the first {STRONG_N} test images"}
+
+
+FAILURE_RUNS: dict[str, TrainConfig] = {
+    "PGD-5, ε warm-up": replace(PGD5, epochs=10, train_size=10_000),
+    "PGD-5, no warm-up": replace(PGD5, eps_warmup=0.0, epochs=10, train_size=10_000),
+    "FGSM-RS, α = 1.25ε": replace(FGSM_RS, epochs=10, train_size=10_000),
+    "FGSM-RS, α = 2ε": replace(FGSM_RS, alpha=2 * EPS, epochs=10, train_size=10_000),
+}
+"""Recipes that can go wrong: PGD at ε = 0.3 with and without the warm-up, FGSM with the usual
+and with a too-large step. 10,000 training images and 10 epochs give a curve per 1/6 of MNIST."""
+
+
+def failure_run(name: str, *, seed: int) -> dict[str, Any]:
+    """Train one ``FAILURE_RUNS`` recipe, probing clean, FGSM and PGD-20 accuracy every epoch."""
+    if name not in FAILURE_RUNS:
+        raise KeyError(f"unknown run {name!r}; choose one of {list(FAILURE_RUNS)}")
+    cfg = replace(FAILURE_RUNS[name], seed=seed)
+    result = train(cfg, on_epoch_end=epoch_probe(eps=EPS, fgsm=True))
+    return {"run": name, "seed": seed, "config": asdict(cfg),
+            "history": probe_training_time(result.history)}
+
+
+# --- chapter 5: Figure 1 and the operating points ---------------------------------------------------
+FIG1_SIZES = (600, 3000, 12_000, 60_000)          # 1%, 5%, 20%, 100% of MNIST, class-balanced
+FIG1_EPS = (("linf", 0.0), ("linf", 0.1), ("linf", 0.3), ("l2", 2.0))
+FIG1_STEPS = 2400                                 # optimiser steps per run, whatever the size
+
+
+def figure1_config(norm: str, eps: float, train_size: int, seed: int = 0) -> TrainConfig:
+    """The recipe of one Figure 1 point: the zoo's PGD-5 recipe with warm-up (standard training
+    at eps = 0) for ``FIG1_STEPS`` steps of 100 images on a balanced subset of ``train_size``."""
+    epochs = max(1, round(FIG1_STEPS * 100 / train_size))
+    size = None if train_size >= 60_000 else train_size  # 100%: all of MNIST (not quite balanced)
+    if eps == 0:
+        return replace(STANDARD, epochs=epochs, train_size=size, seed=seed)
+    return replace(PGD5, norm=norm, eps=eps, epochs=epochs, train_size=size, seed=seed)
+
+
+def figure1_run(norm: str, eps: float, train_size: int, seed: int = 0) -> dict[str, Any]:
+    """Train one Figure 1 point and measure its standard accuracy on all 10,000 test images."""
+    cfg = figure1_config(norm, eps, train_size, seed)
+    result = train(cfg)
+    x, y = load_dataset("mnist", "test")
+    return {"norm": norm, "eps": eps, "train_size": train_size, "seed": seed,
+            "clean": accuracy(result.model, (x, y)), "train_seconds": round(result.seconds, 1),
+            "config": asdict(cfg)}
+
+
+EXTRA_POINTS: dict[str, TrainConfig] = {
+    "trades_beta1_linf_0.3": replace(SWEEP, method="trades", beta=1.0),
+    "trades_beta6_linf_0.3": replace(SWEEP, method="trades", beta=6.0),
+    "half_natural_linf_0.1": replace(SWEEP, eps=0.1, natural_fraction=0.5),
+    "half_natural_linf_0.2": replace(SWEEP, eps=0.2, natural_fraction=0.5),
+    "half_natural_linf_0.3": replace(SWEEP, eps=0.3, natural_fraction=0.5),
+}
+"""Operating points beyond the zoo: TRADES at two β, and PGD with half of each batch natural."""
+ZOO_POINTS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3",
+              "mnist_l2_1.0", "mnist_l2_2.0")
+THREATS = (("linf", 0.1), ("linf", 0.2), ("linf", 0.3), ("l2", 1.0), ("l2", 2.0))
+SPLIT_N = 300   # robust accuracy on this many class-balanced images of each half of the test set
+
+
+def splits() -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """Validation = the first 5,000 MNIST test images, test = the last 5,000 (the models trained
+    on all 60,000 training images): full halves for clean accuracy, ``SPLIT_N`` for robust."""
+    x, y = load_dataset("mnist", "test")
+    out = {}
+    for name, (a, b) in {"val": (0, 5000), "test": (5000, 10_000)}.items():
+        xs, ys = x[a:b], y[a:b]
+        out[name] = (xs, ys, *balanced_subset(xs, ys, SPLIT_N, seed=0))
+    return out
+
+
+def measure_point(model: nn.Module) -> dict[str, dict[str, float]]:
+    """Clean accuracy and ``strong_budget`` accuracy at every threat, on both splits."""
+    out: dict[str, dict[str, float]] = {}
+    for split, (xc, yc, xr, yr) in splits().items():
+        row = {"clean": accuracy(model, (xc, yc))}
+        for norm, eps in THREATS:
+            row[threat(norm, eps)] = robust_accuracy(model, (xr, yr), attack=strong_budget(eps, norm)).accuracy
+        out[split] = row
+    return out
+
+
+def point_run(name: str) -> dict[str, Any]:
+    """One operating point: a zoo model as shipped, or an ``EXTRA_POINTS`` recipe trained here."""
+    if name in EXTRA_POINTS:
+        result = train(EXTRA_POINTS[name])
+        model, seconds, recipe = result.model, round(result.seconds, 1), asdict(EXTRA_POINTS[name])
+    elif name in ZOO_POINTS:
+        card = zoo.card(name)
+        model, seconds, recipe = zoo.load(name), card["train_seconds"], card["config"]
+    else:
+        raise KeyError(f"unknown point {name!r}; choose one of {[*ZOO_POINTS, *EXTRA_POINTS]}")
+    return {"name": name, "train_seconds": seconds, "recipe": recipe, **measure_point(model)}
+
+
+# --- chapter 6: reusing robust features --------------------------------------------------------------
+FEATURE_LAYERS = 5
+"""Layers of the fast CNN that make its features: normalisation, conv, ReLU, conv, ReLU."""
+
+REUSE_STARTS: dict[str, dict[str, Any]] = {
+    "scratch": {},
+    "frozen standard features": {"init_from": "mnist_standard", "init_layers": FEATURE_LAYERS,
+                                 "freeze": FEATURE_LAYERS},
+    "frozen robust features": {"init_from": "mnist_linf_0.3", "init_layers": FEATURE_LAYERS,
+                               "freeze": FEATURE_LAYERS},
+    "fine-tuned robust features": {"init_from": "mnist_linf_0.3", "init_layers": FEATURE_LAYERS},
+}
+"""How a feature-reuse run starts: random weights, or a zoo model's feature layers (frozen or
+fine-tuned) under a freshly initialised classifier head."""
+
+
+def reuse_config(dataset: str, start: str, *, train_size: int | None, epochs: int, seed: int
+                 ) -> TrainConfig:
+    """The recipe of a feature-reuse run: the base recipe from ``REUSE_STARTS[start]``."""
+    if start not in REUSE_STARTS:
+        raise KeyError(f"unknown start {start!r}; choose one of {sorted(REUSE_STARTS)}")
+    return replace(STANDARD, dataset=dataset, train_size=train_size, epochs=epochs, seed=seed,
+                   **REUSE_STARTS[start])
+
+
+def reuse_run(dataset: str, start: str, *, train_size: int | None, epochs: int, seed: int,
+              eval_n: int = 2000, robust_n: int = 500, eps: float = 0.1) -> dict[str, Any]:
+    """Train the fast CNN on ``dataset`` from ``start`` (standard training); after every epoch
+    record seconds, clean accuracy on ``eval_n`` test images and accuracy under PGD-20
+    (``epoch_probe``) at L∞ ``eps`` on ``robust_n``."""
+    cfg = reuse_config(dataset, start, train_size=train_size, epochs=epochs, seed=seed)
+    probe = epoch_probe(dataset, eps=eps, clean_n=eval_n, robust_n=robust_n)
+    result = train(cfg, on_epoch_end=probe)
+    trainable = sum(p.numel() for p in result.model.parameters() if p.requires_grad)
+    return {"dataset": dataset, "start": start, "train_size": train_size, "epochs": epochs,
+            "seed": seed, "trainable_parameters": trainable, "eps": eps,
+            "history": probe_training_time(result.history)}
+
+
+def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and spread over seeds of each (dataset, train_size, start): final clean and robust
+    accuracy, training seconds, and the mean per-epoch curve of clean accuracy against seconds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["dataset"], r["train_size"], r["start"]), []).append(r)
+    rows = []
+    for (dataset, size, start), rs in groups.items():
+        final = torch.tensor([[r["history"][-1][k] for k in ("clean", "robust", "train_seconds")]
+                              for r in rs], dtype=torch.float64)
+        curve = torch.tensor([[[row["train_seconds"], row["clean"]] for row in r["history"]]
+                              for r in rs], dtype=torch.float64).mean(0)
+        sd = final.std(0) if len(rs) > 1 else torch.zeros(3, dtype=torch.float64)
+        rows.append({"dataset": dataset, "train_size": size, "start": start, "seeds": len(rs),
+                     "clean": float(final[:, 0].mean()), "clean_sd": float(sd[0]),
+                     "robust": float(final[:, 1].mean()), "robust_sd": float(sd[1]),
+                     "seconds": float(final[:, 2].mean()), "trainable": rs[0]["trainable_parameters"],
+                     "curve_seconds": curve[:, 0].tolist(), "curve_clean": curve[:, 1].tolist()})
+    return rows
