@@ -1,4 +1,5 @@
 """The book: every chapter is in the table of contents, stored executed, Colab-ready, with exercises."""
+import ast
 import json
 import re
 from pathlib import Path
@@ -80,3 +81,17 @@ def test_declared_tolerances_are_well_formed_and_sit_on_compared_cells(nb):
                 f"cell {i}: a tolerance on a cell nbval does not compare means nothing"
             assert tol.abs > 0 or tol.rel > 0 or (tol.percent or 0) > 0, \
                 f"cell {i}: a zero tolerance is an exact comparison; drop it"
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_every_listing_names_a_library_function_that_exists(nb):
+    """A ``{literalinclude}`` with ``:pyobject:`` shows code from the library: the file and the
+    function must exist (a renamed function would leave an empty listing on the page)."""
+    for cell in _cells(nb):
+        text = "".join(cell["source"])
+        for path, name in re.findall(r"\{literalinclude\}\s+(\S+)\n(?::\w+:.*\n)*?:pyobject:\s*(\w+)", text):
+            source = (nb.parent / path).resolve()
+            assert source.is_file(), f"{nb.name}: {path} does not exist"
+            defined = {n.name for n in ast.walk(ast.parse(source.read_text()))
+                       if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+            assert name in defined, f"{nb.name}: {path} defines no {name}"
