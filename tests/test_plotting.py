@@ -36,3 +36,17 @@ def test_history_plot_draws_one_curve_per_recorded_run():
     runs = [{"method": m, "history": [{"s": 1, "acc": 0.5}, {"s": 2, "acc": 0.7}]} for m in ("x", "y")]
     fig = plotting.history_plot(runs, x="s", y="acc", label="method", xlabel="s", ylabel="%")
     assert [list(line.get_ydata()) for line in fig.axes[0].lines] == [[50.0, 70.0]] * 2
+
+
+def test_mark_points_adds_one_labelled_point_each():
+    fig = plotting.line_plot([0, 1], {"curve": [1, 2]}, xlabel="x", ylabel="y")
+    plotting.mark_points(fig.axes[0], {"a": (0.5, 1.5), "b": (1.0, 0.0)})
+    assert [list(line.get_xdata()) for line in fig.axes[0].lines[1:]] == [[0.5], [1.0]]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["curve", "a", "b"]
+
+
+def test_a_marked_point_takes_the_colour_of_its_curve():
+    fig = plotting.line_plot([0, 1], {"model a": [1, 2], "model b": [2, 1]}, xlabel="x", ylabel="y")
+    ax = fig.axes[0]
+    plotting.mark_points(ax, {"model b, honest": (1.0, 0.5)})
+    assert ax.lines[-1].get_color() == ax.lines[1].get_color() != ax.lines[0].get_color()

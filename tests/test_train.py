@@ -95,3 +95,16 @@ def test_trades_learns_and_its_kl_term_vanishes_only_without_a_change(mnist_test
     assert (kl_from(p, logits.flip(1)) > 0).all()
     result = train(TrainConfig(method="trades", eps=0.1, steps=2, beta=3.0, train_size=3000))
     assert accuracy(result.model, mnist_test) > 0.6
+
+
+def test_fgsm_training_attacks_with_plain_fgsm_from_the_clean_image(standard_model, mnist_test):
+    import torch.nn.functional as F
+
+    from tutorial_lib import fgsm
+    from tutorial_lib.train import training_loss
+    cfg = TrainConfig(method="fgsm", eps=0.1)
+    assert (cfg.step_size(), cfg.attack_steps()) == (0.1, 1)
+    x, y = mnist_test[0][:32], mnist_test[1][:32]
+    loss, _ = training_loss(standard_model, x, y, cfg, 0.1, torch.Generator().manual_seed(0))
+    expected = F.cross_entropy(standard_model(fgsm(standard_model, x, y, eps=0.1)), y)
+    assert torch.allclose(loss, expected, atol=1e-5)

@@ -60,20 +60,30 @@ class RobustAccuracy:
         return f"{100 * self.accuracy:.2f}% robust on {self.n} images under {self.attack}"
 
 
-def robust_accuracy(model: nn.Module, data: Data, *, attack: Attack,
-                    batch_size: int = 1000) -> RobustAccuracy:
-    """Accuracy on attacked inputs; an example counts only if it is also classified correctly."""
+def robust_mask(model: nn.Module, data: Data, *, attack: Attack, batch_size: int = 1000
+                ) -> tuple[Tensor, Tensor]:
+    """Per example: classified correctly, and still correctly after ``attack`` (an example counts
+    as robust only if it is also classified correctly). Both on the model's device."""
     dev = model_device(model)
-    robust = clean = total = 0
+    clean, robust = [], []
     for x, y in _batches(data, batch_size):
         x, y = x.to(dev), y.to(dev)
         x_adv = attack(model, x, y)
         with torch.no_grad():
             ok = model(x).argmax(1) == y
-            robust += (ok & (model(x_adv).argmax(1) == y)).sum().item()
-        clean += ok.sum().item()
-        total += y.numel()
-    return RobustAccuracy(robust / total, describe_attack(attack), total, clean / total)
+            robust.append(ok & (model(x_adv.to(dev)).argmax(1) == y))
+        clean.append(ok)
+    empty = torch.zeros(0, dtype=torch.bool, device=dev)
+    return (torch.cat(clean) if clean else empty), (torch.cat(robust) if robust else empty)
+
+
+def robust_accuracy(model: nn.Module, data: Data, *, attack: Attack,
+                    batch_size: int = 1000) -> RobustAccuracy:
+    """Accuracy on attacked inputs; an example counts only if it is also classified correctly."""
+    clean, robust = robust_mask(model, data, attack=attack, batch_size=batch_size)
+    total = robust.numel()
+    return RobustAccuracy(robust.sum().item() / total, describe_attack(attack), total,
+                          clean.sum().item() / total)
 
 
 @contextmanager
@@ -113,12 +123,14 @@ def robust_accuracies(model: nn.Module, data: Data, attacks: Iterable[Attack]) -
     return [robust_accuracy(model, data, attack=a).accuracy for a in attacks]
 
 
-def audit(model: nn.Module, data: Data, attacks: dict[str, Attack]) -> dict[str, tuple[float, float]]:
-    """Per named attack: robust accuracy (%) and image-gradient evaluations per image it spent."""
+def audit(model: nn.Module, data: Data, attacks: dict[str, Attack], *,
+          count_on: nn.Module | None = None) -> dict[str, tuple[float, float]]:
+    """Per named attack: robust accuracy (%) and image-gradient evaluations per image it spent
+    (counted on ``count_on``, the network whose gradients are paid for; default: the model)."""
     n = sum(len(y) for _, y in _batches(data, 1000))
     out = {}
     for name, attack in attacks.items():
-        with count_gradient_passes(model) as c:
+        with count_gradient_passes(count_on or model) as c:
             acc = robust_accuracy(model, data, attack=attack).accuracy
         out[name] = (100 * acc, c["images"] / n)
     return out

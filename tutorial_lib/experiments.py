@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from tutorial_lib import zoo
-from tutorial_lib.budgets import independent_ensemble, pgd_budget, strong_budget
+from tutorial_lib.budgets import honest_accuracy, independent_ensemble, pgd_budget, strong_budget
 from tutorial_lib.checkpoint import atomic_write_json, save_model
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.devices import hardware
@@ -86,10 +86,15 @@ RECIPES: dict[str, TrainConfig] = {
 # --- the zoo's build side --------------------------------------------------------------------------
 SUBSET_SIZE, SUBSET_SEED = 500, 0  # the fixed, class-balanced test subset CI re-checks
 ENSEMBLE_N = 1000                  # test images for the independent ensemble (it is slow)
-MEASUREMENTS = ("pgd", "independent", "strong")
+HONEST_N = 200                     # the class-balanced subset (seed 0) of the honest numbers
+MEASUREMENTS = ("pgd", "independent", "strong", "honest")
 """What a card records: ``pgd`` (clean accuracy, PGD-50 on the full test set and on the fixed
 subset), ``independent`` (torchattacks' APGD ensemble) and ``strong`` (the course's
-``strong_budget``), the last two on the first ``ENSEMBLE_N`` test images of robust models."""
+``strong_budget``), the last two on the first ``ENSEMBLE_N`` test images of robust models, and
+``honest`` (``honest_accuracy``: gradient attacks and Square Attack, with the masking flags) at
+the trained threat and at the other norm's ``THREAT_RADII``, on ``HONEST_N`` balanced images."""
+THREAT_RADII = {"mnist": {"linf": 0.3, "l2": 2.0}, "fashion": {"linf": 0.1, "l2": 1.0}}
+"""The course's standard radius of each norm per dataset (the paper's MNIST radii)."""
 
 
 def write_entry(name: str, model: nn.Module, cfg: TrainConfig, *, command: str,
@@ -123,6 +128,26 @@ def measure_pgd(model: nn.Module, x: Tensor, y: Tensor, eps: float, norm: str) -
                               "subset_seed": SUBSET_SEED}}
 
 
+def honest_threats(cfg: TrainConfig) -> list[tuple[str, float]]:
+    """The threats a card's honest numbers are measured at: the model's own, then the other
+    norm at the dataset's standard radius."""
+    eps, norm = eval_radius(cfg)
+    other = "l2" if norm == "linf" else "linf"
+    return [(norm, eps), (other, THREAT_RADII[cfg.dataset][other])]
+
+
+def measure_honest(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """A card's honest numbers, one entry per ``honest_threats``, on the fixed balanced subset."""
+    x, y = balanced_subset(*load_dataset(cfg.dataset, "test"), HONEST_N, seed=SUBSET_SEED)
+    out = []
+    for norm, eps in honest_threats(cfg):
+        h = honest_accuracy(model, (x, y), eps=eps, norm=norm)
+        out.append({"norm": norm, "eps": eps, "accuracy": h.accuracy, "gradient": h.gradient,
+                    "zero_gradient": h.zero_gradient, "n": h.n, "subset_seed": SUBSET_SEED,
+                    "budget": h.budget, "flags": list(h.flags)})
+    return out
+
+
 def measure(model: nn.Module, cfg: TrainConfig, *,
             parts: tuple[str, ...] = MEASUREMENTS) -> dict[str, Any]:
     """The card's numbers, for the chosen ``parts`` of ``MEASUREMENTS``."""
@@ -143,6 +168,8 @@ def measure(model: nn.Module, cfg: TrainConfig, *,
         strong = robust_accuracy(model, (xe, ye), attack=strong_budget(eps, norm))
         out["strong"] = {"accuracy": strong.accuracy, "n": strong.n,
                          "attack": f"strong_budget(eps={eps}, norm={norm})"}
+    if "honest" in parts:
+        out["honest"] = measure_honest(model, cfg)
     return out
 
 

@@ -65,6 +65,29 @@ def binary_linear(w: Tensor, b: float = 0.0) -> nn.Sequential:
     return model.eval()
 
 
+class Quantize(nn.Module):
+    """Round every pixel to one of ``levels`` grey levels: a non-differentiable input defence whose
+    gradient is zero almost everywhere (gradient masking on purpose, chapter 3). With ``bpda`` the
+    backward pass pretends the rounding is the identity (Athalye et al., 2018)."""
+
+    def __init__(self, levels: int = 4, *, bpda: bool = False) -> None:
+        super().__init__()
+        if levels < 2:
+            raise ValueError(f"levels must be at least 2 (black and white), got {levels}")
+        self.levels, self.bpda = levels, bpda
+
+    def forward(self, x: Tensor) -> Tensor:
+        k = self.levels - 1
+        q = (x * k).round() / k
+        return x + (q - x).detach() if self.bpda else q
+
+
+def quantized(model: nn.Module, levels: int = 4, *, bpda: bool = False) -> nn.Sequential:
+    """``model`` behind ``Quantize``: it predicts like the model on images rounded to ``levels``
+    grey levels (four by default: ε = 0.3 can still move a pixel to the next level)."""
+    return nn.Sequential(Quantize(levels, bpda=bpda), model).eval()
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "fast_cnn": fast_cnn,
     "madry_cnn": madry_cnn,

@@ -92,6 +92,18 @@ def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
     return ax.figure
 
 
+def mark_points(ax: Axes, points: Mapping[str, tuple[float, float]], *, marker: str = "*") -> Figure:
+    """Single named points on existing axes (e.g. an honest number on a quick budget's curve); a
+    point whose label starts with a curve's label takes that curve's colour."""
+    colours = {line.get_label(): line.get_color() for line in ax.lines}
+    for label, (x, y) in points.items():
+        colour = next((c for name, c in colours.items() if label.startswith(name)), None)
+        ax.plot([x], [y], marker, ms=11, label=label, color=colour, markeredgecolor="k")
+    ax.legend(fontsize=7)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
 def history_plot(runs: Sequence[dict], *, x: str, y: str, label: str, xlabel: str, ylabel: str,
                  ax: Axes | None = None, scale: float = 100) -> Figure:
     """Recorded runs (``experiments``' records with a per-epoch ``history``): ``y`` against ``x``,

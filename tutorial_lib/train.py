@@ -30,14 +30,14 @@ from tutorial_lib.devices import resolve_device
 from tutorial_lib.evaluate import accuracy, robust_accuracy
 from tutorial_lib.models import build_model
 
-METHODS = ("standard", "fgsm_rs", "pgd", "trades")
+METHODS = ("standard", "fgsm", "fgsm_rs", "pgd", "trades")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run; two equal configs give equal weights."""
 
-    method: str = "standard"      # standard | fgsm_rs | pgd | trades
+    method: str = "standard"      # standard | fgsm | fgsm_rs | pgd | trades
     eps: float = 0.0              # training radius on the [0, 1] pixel scale
     norm: str = "linf"
     steps: int = 7                # PGD steps per example (method="pgd" or "trades")
@@ -90,15 +90,16 @@ class TrainConfig:
         return {"width": self.width} if self.arch == "fast_cnn" else {}
 
     def attack_steps(self) -> int:
-        """Steps of the inner attack: one for FGSM with random start, else ``steps``."""
-        return 1 if self.method == "fgsm_rs" else self.steps
+        """Steps of the inner attack: one for FGSM (with or without random start), else ``steps``."""
+        return 1 if self.method in ("fgsm", "fgsm_rs") else self.steps
 
     def step_size(self) -> float:
         """The attack step: ``alpha`` if given, else ``attacks.step_size`` with the travel of the
-        method (``PGD_TRAVEL``; ``FGSM_RS_TRAVEL`` for FGSM with random start)."""
+        method (``PGD_TRAVEL``; ``FGSM_RS_TRAVEL`` for FGSM with random start; plain FGSM steps
+        ε itself, from the clean image)."""
         if self.alpha is not None:
             return self.alpha
-        travel = FGSM_RS_TRAVEL if self.method == "fgsm_rs" else PGD_TRAVEL
+        travel = {"fgsm": 1.0, "fgsm_rs": FGSM_RS_TRAVEL}.get(self.method, PGD_TRAVEL)
         return step_size(self.eps, steps=self.attack_steps(), travel=travel)
 
 
@@ -123,9 +124,9 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
                   generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """The loss of one step and the logits its accuracy is read from.
 
-    standard: CE on clean inputs. fgsm_rs / pgd: CE on the attack's worst case (Madry et al.'s
-    min-max), on all of the batch or on its last ``1 - natural_fraction``. trades: CE on clean inputs + beta * KL(clean || attacked), the attack maximising
-    that KL (Zhang et al., 2019).
+    standard: CE on clean inputs. fgsm / fgsm_rs / pgd: CE on the attack's worst case (Madry et
+    al.'s min-max), on all of the batch or on its last ``1 - natural_fraction``. trades: CE on
+    clean inputs + beta * KL(clean || attacked), the attack maximising that KL (Zhang et al., 2019).
     """
     if cfg.method == "standard" or eps == 0:
         logits = model(x)
@@ -141,7 +142,7 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
         return F.cross_entropy(logits, y) + cfg.beta * robust, logits
     k = round(cfg.natural_fraction * len(y))  # the first k examples stay natural (App. B)
     x_adv = pgd(model, x[k:], y[k:], eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
-                random_start=True, generator=generator)
+                random_start=cfg.method != "fgsm", generator=generator)
     logits = model(torch.cat([x[:k], x_adv]) if k else x_adv)
     return F.cross_entropy(logits, y), logits
 
