@@ -23,3 +23,22 @@ def test_normalisation_is_the_first_layer():
 def test_unknown_architecture_is_refused():
     with pytest.raises(ValueError, match="unknown architecture"):
         build_model("resnet")
+
+
+def test_noise_averaged_gradient_reaches_through_a_threshold():
+    """Below a threshold a ReLU's gradient is exactly 0; averaged over noise it is not."""
+    from torch import nn
+    from tutorial_lib.models import NoiseAveraged
+    torch.manual_seed(0)
+    head = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    thresholded = nn.Sequential(nn.Threshold(0.5, 0.0), head)   # pixels under 0.5 read as 0
+    x = torch.full((2, 1, 28, 28), 0.2, requires_grad=True)
+    thresholded(x).sum().backward()
+    assert torch.count_nonzero(x.grad) == 0
+    smooth = NoiseAveraged(thresholded, sigma=0.5, samples=4, seed=0)
+    x.grad = None
+    smooth(x).sum().backward()
+    assert torch.count_nonzero(x.grad) > 0
+    assert torch.equal(smooth(x), smooth(x))                    # the same draws at every call
+    with pytest.raises(ValueError, match="sigma > 0"):
+        NoiseAveraged(thresholded, sigma=0.0)

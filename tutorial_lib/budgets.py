@@ -52,9 +52,10 @@ def strong_budget(eps: float, norm: str = "linf", *, steps: int = 50, restarts: 
     return worst_case(ce, mg)
 
 
-def torchattacks_attack(name: str, **knobs: Any) -> Attack:
+def torchattacks_attack(name: str, *, targeted: bool = False, **knobs: Any) -> Attack:
     """An attack from the independent torchattacks library (``"PGD"``, ``"APGD"``, ...) with the
-    course's call shape ``attack(model, x, y)``, run with the model in eval mode."""
+    course's call shape ``attack(model, x, y)``, run with the model in eval mode; ``targeted``:
+    ``y`` holds the target classes."""
     try:
         import torchattacks  # optional: only the audits need it
     except ImportError as err:
@@ -63,9 +64,13 @@ def torchattacks_attack(name: str, **knobs: Any) -> Attack:
 
     def attack(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
         with eval_mode(model):  # torchattacks runs on the model's device; hand back on x's
-            return getattr(torchattacks, name)(model, **knobs)(x, y).to(x.device)
+            atk = getattr(torchattacks, name)(model, **knobs)
+            if targeted:
+                atk.set_mode_targeted_by_label(quiet=True)
+            return atk(x, y).to(x.device)
 
-    attack.__name__ = f"torchattacks.{name}({', '.join(f'{k}={v}' for k, v in knobs.items())})"
+    shown = ", ".join(f"{k}={v}" for k, v in {**knobs, **({"targeted": True} if targeted else {})}.items())
+    attack.__name__ = f"torchattacks.{name}({shown})"
     return attack
 
 
@@ -94,24 +99,27 @@ evaluation flags gradient masking."""
 
 
 def square_attack(eps: float, norm: str = "linf", *, queries: int = SQUARE_QUERIES,
-                  restarts: int = 1, seed: int = 0) -> Attack:
+                  restarts: int = 1, seed: int = 0, targeted: bool = False) -> Attack:
     """Square Attack (Andriushchenko et al., 2020), torchattacks' implementation: a random search
     that changes one square of pixels at a time and keeps the change when the margin loss drops.
     It never asks the model for a gradient, so gradient masking cannot hide from it. Checks its
-    inputs like ``pgd``; the global random state is restored afterwards."""
+    inputs like ``pgd``; the global random state is restored afterwards. ``targeted``: ``y`` holds
+    the target classes, and an image is done when the model predicts its target."""
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; use one of {sorted(NORMS)}")
     if queries < 1:
         raise ValueError(f"queries must be at least 1, got {queries}")
     inner = torchattacks_attack("Square", norm={"linf": "Linf", "l2": "L2"}[norm], eps=eps,
-                                n_queries=queries, n_restarts=restarts, loss="margin", seed=seed)
+                                n_queries=queries, n_restarts=restarts, loss="margin", seed=seed,
+                                targeted=targeted)
 
     def attack(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
         check_attack_inputs(model, *to_model_device(model, x, y), eps=eps, norm=norm)
         with torch.random.fork_rng(devices=[]):  # torchattacks seeds the global generator
             return inner(model, x, y)
 
-    attack.__name__ = f"square(eps={eps:g}, norm={norm}, queries={queries}, seed={seed})"
+    attack.__name__ = (f"square(eps={eps:g}, norm={norm}, queries={queries}, seed={seed}"
+                       + (", targeted)" if targeted else ")"))
     return attack
 
 

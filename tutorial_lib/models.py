@@ -88,6 +88,23 @@ def quantized(model: nn.Module, levels: int = 4, *, bpda: bool = False) -> nn.Se
     return nn.Sequential(Quantize(levels, bpda=bpda), model).eval()
 
 
+class NoiseAveraged(nn.Module):
+    """``model``'s logits averaged over ``samples`` Gaussian-noised copies of the input (standard
+    deviation ``sigma``; the same draws, from ``seed``, at every call). Its input gradient is the
+    noise-averaged gradient, which reaches through thresholds whose own gradient is zero."""
+
+    def __init__(self, model: nn.Module, *, sigma: float, samples: int = 8, seed: int = 0) -> None:
+        super().__init__()
+        if sigma <= 0 or samples < 1:
+            raise ValueError(f"need sigma > 0 and samples >= 1, got sigma={sigma}, samples={samples}")
+        self.model, self.sigma, self.samples, self.seed = model, sigma, samples, seed
+
+    def forward(self, x: Tensor) -> Tensor:
+        g = torch.Generator(device=x.device).manual_seed(self.seed)
+        noise = torch.randn((self.samples, *x.shape), generator=g, device=x.device, dtype=x.dtype)
+        return torch.stack([self.model(x + self.sigma * n) for n in noise]).mean(0)
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "fast_cnn": fast_cnn,
     "madry_cnn": madry_cnn,
