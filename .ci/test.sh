@@ -39,7 +39,10 @@ PYCHECK
 
 jupyter_book() { "$PY" -c 'import sys; from jupyter_book.cli.main import main; sys.argv[0] = "jupyter-book"; sys.exit(main())' "$@"; }
 
-unit() { interpreter_check "unit tests" "$PY" && "$PY" -m pytest -q tests; }
+unit() {  # one single-threaded pytest-xdist worker per core, each test file on one worker
+  interpreter_check "unit tests" "$PY" &&
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$PY" -m pytest -q -n "$(nproc)" --dist loadfile tests
+}
 
 notebooks() {  # [WORKERS]: 1 (default), or that many single-threaded pytest processes
   # A fresh Colab runtime: tutorial_lib installed from its wheel, each chapter copied away from the
@@ -69,11 +72,13 @@ PYNB
     echo "notebooks under ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-native} OMP_NUM_THREADS=${OMP_NUM_THREADS:-native}"
     local nbval=("$PY" -m pytest -q -p no:cacheprovider --nbval --nbval-current-env -p nbval_tolerance --durations=0)
     if [ "$workers" = 1 ]; then
-      "${nbval[@]}" ./*.ipynb
-      exit
+      "${nbval[@]}" ./*.ipynb | tee "$NB_DURATIONS"
+      exit "${PIPESTATUS[0]}"
     fi
-    # one single-threaded pytest per core; chapters shared out by their recorded seconds
-    "$PY" "$repo/.ci/split_chapters.py" "$repo/tutorial_lib/results/book_time.json" "$workers" > groups.txt
+    # one single-threaded pytest per core; chapters shared out by the seconds they took in the
+    # first pass (or, without one, when last timed by benchmarks/book_time.py)
+    "$PY" "$repo/.ci/split_chapters.py" "$repo/tutorial_lib/results/book_time.json" "$workers" \
+      "$NB_DURATIONS" > groups.txt
     local pids=() i=0 group failed=0 pid
     while read -r group; do
       # shellcheck disable=SC2086
@@ -119,6 +124,8 @@ browser() {
   "$PY" .ci/browser_check.py _build/html
 }
 
+NB_DURATIONS=$(mktemp)   # the first notebook pass's --durations report, to balance the second
+trap 'rm -f "$NB_DURATIONS"' EXIT
 t0=$SECONDS
 stage "unit tests" unit
 stage "notebooks (nbval, fresh-runtime layout)" notebooks
