@@ -36,6 +36,18 @@ def test_infeasible_need_names_the_binding_constraint():
     assert c2.point is None and c2.binding == ("clean >= 99.50%",)
 
 
+def test_a_point_flagged_for_masking_at_the_needs_threat_is_refused():
+    masked = tr.OperatingPoint("masked", 50, {"clean": 0.99, "linf@0.3": 0.99, "l2@2": 0.99},
+                               flags={"val": {"l2@2": ["Square Attack beats the gradient attacks"]}})
+    c = tr.choose(FRONT + [masked], tr.Need())
+    assert c.point.name == "masked"                       # its flag is at another threat
+    pts = [_p("honest", 0.98, 0.6, 100, key="l2@2"), masked]
+    c = tr.choose(pts, tr.Need(norm="l2", eps=2.0))
+    assert c.point.name == "honest" and "1 of them for a masking flag" in c.why
+    alone = tr.choose([masked], tr.Need(norm="l2", eps=2.0))
+    assert alone.point is None and "no masking flag at l2@2" in alone.why
+
+
 def test_ties_go_to_the_cheaper_point_then_the_higher_other_accuracy():
     pts = [_p("slow", 0.98, 0.9, 300), _p("fast", 0.97, 0.9, 100), _p("fast_better", 0.975, 0.9, 100)]
     assert tr.choose(pts, tr.Need()).point.name == "fast_better"
@@ -89,4 +101,18 @@ def test_recorded_operating_point_of_a_zoo_model_is_reproduced():
     model = zoo.load("mnist_linf_0.1")
     assert accuracy(model, (xc, yc)) == pytest.approx(rec["val"]["clean"], abs=1e-4)
     got = robust_accuracy(model, (xr, yr), attack=strong_budget(0.1)).accuracy
-    assert got == pytest.approx(rec["val"]["linf@0.1"], abs=0.01)
+    assert got == pytest.approx(rec["gradient"]["val"]["linf@0.1"], abs=0.01)
+    # the honest number is the per-example worst case: never above the gradient attacks' number
+    assert rec["val"]["linf@0.1"] <= rec["gradient"]["val"]["linf@0.1"]
+
+
+def test_the_chooser_never_recommends_a_flagged_recorded_point():
+    """On the recorded points (honest budget, with flags), for every threat of the grid."""
+    ops = tr.load_points(ex.load("operating_points"))
+    assert any(p.flags.get("val") for p in ops), "the record should carry the masking flags"
+    for p in ops:   # the honest number is a per-example worst case over the gradient attacks and more
+        assert all(p.val[k] <= p.gradient["val"][k] and p.test[k] <= p.gradient["test"][k] for k in p.gradient["val"])
+    for norm, eps in ex.THREATS:
+        for min_clean in (0.0, 0.98):
+            c = tr.choose(ops, tr.Need(norm=norm, eps=eps, min_clean=min_clean))
+            assert c.point is None or not c.point.flagged(tr.threat(norm, eps))

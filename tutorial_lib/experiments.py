@@ -283,6 +283,7 @@ ZOO_POINTS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_
               "mnist_l2_1.0", "mnist_l2_2.0")
 THREATS = (("linf", 0.1), ("linf", 0.2), ("linf", 0.3), ("l2", 1.0), ("l2", 2.0))
 SPLIT_N = 300   # robust accuracy on this many class-balanced images of each half of the test set
+POINT_BUDGET = "honest_accuracy: strong_budget + square_attack(1000 queries), per-example worst case"
 
 
 def splits() -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:
@@ -296,14 +297,19 @@ def splits() -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:
     return out
 
 
-def measure_point(model: nn.Module) -> dict[str, dict[str, float]]:
-    """Clean accuracy and ``strong_budget`` accuracy at every threat, on both splits."""
-    out: dict[str, dict[str, float]] = {}
+def measure_point(model: nn.Module) -> dict[str, Any]:
+    """Clean accuracy and honest accuracy (``honest_accuracy``) at every threat, on both splits,
+    with the gradient attacks' number and any masking flag beside each."""
+    out: dict[str, Any] = {"gradient": {}, "flags": {}}
     for split, (xc, yc, xr, yr) in splits().items():
-        row = {"clean": accuracy(model, (xc, yc))}
+        row, grad, flags = {"clean": accuracy(model, (xc, yc))}, {}, {}
         for norm, eps in THREATS:
-            row[threat(norm, eps)] = robust_accuracy(model, (xr, yr), attack=strong_budget(eps, norm)).accuracy
-        out[split] = row
+            h = honest_accuracy(model, (xr, yr), eps=eps, norm=norm, warn=False)
+            key = threat(norm, eps)
+            row[key], grad[key] = h.accuracy, h.gradient
+            if h.flags:
+                flags[key] = list(h.flags)
+        out[split], out["gradient"][split], out["flags"][split] = row, grad, flags
     return out
 
 

@@ -10,13 +10,20 @@ from typing import Any
 @dataclass(frozen=True)
 class OperatingPoint:
     """A trained model's numbers: clean accuracy, robust accuracy per threat ``"norm@eps"``, and
-    training seconds — measured on a validation split (``val``) and a test split (``test``)."""
+    training seconds — measured on a validation split (``val``) and a test split (``test``); with
+    the gradient attacks' numbers and the masking flags per split when the budget was honest."""
 
     name: str
     train_seconds: float
     val: dict[str, float]            # {"clean": ..., "linf@0.2": ...}
     test: dict[str, float] = field(default_factory=dict)
     recipe: dict[str, Any] = field(default_factory=dict)
+    gradient: dict[str, dict[str, float]] = field(default_factory=dict)   # {"val": {threat: ...}}
+    flags: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # {"val": {threat: [...]}}
+
+    def flagged(self, key: str, split: str = "val") -> tuple[str, ...]:
+        """The masking flags raised on this point's number at threat ``key`` (none: ``()``)."""
+        return tuple(self.flags.get(split, {}).get(key, ()))
 
 
 def threat(norm: str, eps: float) -> str:
@@ -78,7 +85,8 @@ def pareto_front(points: list[OperatingPoint], key: str, *, cost: bool = True
 
 def choose(points: list[OperatingPoint], need: Need) -> Choice:
     """The best operating point for ``need`` on the validation numbers, with the reason; or no
-    point, naming the constraint(s) that rule every point out.
+    point, naming the constraint(s) that rule every point out. A point whose number at the need's
+    threat carries a gradient-masking flag is refused: its robustness is not known.
 
     Ties on the maximised number go to the cheaper training, then to the higher other accuracy.
     """
@@ -89,6 +97,7 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
         f"clean >= {need.min_clean:.2%}": lambda p: _value(p, "clean") >= need.min_clean,
         f"robust at {key} >= {need.min_robust:.2%}": lambda p: _value(p, key) >= need.min_robust,
         f"training <= {need.max_train_seconds:g} s": lambda p: p.train_seconds <= need.max_train_seconds,
+        f"no masking flag at {key}": lambda p: not p.flagged(key),
     }
     feasible = [p for p in points if all(c(p) for c in checks.values())]
     if not feasible:
@@ -102,8 +111,10 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
     main, other = (key, "clean") if need.maximise == "robust" else ("clean", key)
     best = max(feasible, key=lambda p: (_value(p, main), -p.train_seconds, _value(p, other), p.name))
     ruled_out = len(points) - len(feasible)
+    masked = sum(bool(p.flagged(key)) for p in points)
+    refused = f", {masked} of them for a masking flag" if masked else ""
     why = (f"{best.name}: highest {main} ({_value(best, main):.2%}) among {len(feasible)} of "
-           f"{len(points)} points that meet the need ({ruled_out} ruled out); clean "
+           f"{len(points)} points that meet the need ({ruled_out} ruled out{refused}); clean "
            f"{_value(best, 'clean'):.2%}, robust at {key} {_value(best, key):.2%}, "
            f"trained in {best.train_seconds:.0f} s")
     return Choice(best, why)
@@ -111,5 +122,6 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
 
 def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:
     """Operating points from the recorded file."""
-    return [OperatingPoint(p["name"], p["train_seconds"], p["val"], p["test"], p.get("recipe", {}))
+    return [OperatingPoint(p["name"], p["train_seconds"], p["val"], p["test"], p.get("recipe", {}),
+                           p.get("gradient", {}), p.get("flags", {}))
             for p in recorded["points"]]
