@@ -3,20 +3,22 @@
 Every chapter imports from here; each module holds one concept the course teaches (the table in
 README.md → *Library layout*). Imports point one way, from ``devices`` up to ``experiments``.
 """
-from tutorial_lib import (attacks, budgets, checkpoint, data, devices, evaluate, experiments, models,
-                          plotting, train as training, zoo)
+from tutorial_lib import (attacks, budgets, checkpoint, claims, data, devices, evaluate, experiments,
+                          listing, models, plotting, train as training, zoo)
 from tutorial_lib.attacks import eval_mode, fgsm, pgd, step_size
+from tutorial_lib.claims import ClaimFailed, claim
 from tutorial_lib.data import DataNotFoundError, balanced_subset, batches, data_root, load_dataset
 from tutorial_lib.devices import resolve_device
 from tutorial_lib.evaluate import RobustAccuracy, accuracy, predict, robust_accuracy
+from tutorial_lib.listing import source
 from tutorial_lib.models import build_model, count_parameters
 from tutorial_lib.train import TrainConfig, train
 
 __all__ = [
-    "DataNotFoundError", "RobustAccuracy", "TrainConfig", "accuracy", "balanced_subset", "batches",
-    "build_model", "count_parameters", "data_root", "eval_mode", "fgsm", "load_dataset", "pgd",
-    "predict", "resolve_device", "robust_accuracy", "step_size", "train",
-    "attacks", "budgets", "checkpoint", "data", "devices", "evaluate", "experiments", "models",
+    "ClaimFailed", "DataNotFoundError", "RobustAccuracy", "TrainConfig", "accuracy", "balanced_subset", "batches",
+    "build_model", "claim", "count_parameters", "data_root", "eval_mode", "fgsm", "load_dataset", "pgd",
+    "predict", "resolve_device", "robust_accuracy", "source", "step_size", "train",
+    "attacks", "budgets", "checkpoint", "claims", "data", "devices", "evaluate", "experiments", "listing", "models",
     "plotting", "training", "zoo",
 ]
 __version__ = "0.1.0"
