@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tutorial_lib.edition import EXERCISE
+
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "book").glob("*.ipynb"))
 
@@ -53,9 +55,9 @@ def test_first_cell_installs_the_library_from_the_configured_repository_only(nb)
 def test_chapter_ends_with_summary_and_exercises_with_collapsed_solutions(nb):
     text = "\n".join("".join(c["source"]) for c in _cells(nb) if c["cell_type"] == "markdown")
     assert "## Summary" in text and "## Exercises" in text
-    exercises, solutions = text.count("```{exercise}"), text.count("```{solution}")
-    assert exercises >= 3 and solutions == exercises
-    assert text.count(":class: dropdown") == solutions
+    exercises = EXERCISE.findall(text)
+    assert len(exercises) >= 3 and text.count('<details class="solution">') == len(exercises)
+    assert text.count("<summary>Solution</summary>") == len(exercises)
 
 
 def test_instructor_guide_shows_the_measured_minutes_of_every_chapter():

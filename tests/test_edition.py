@@ -5,26 +5,27 @@ from pathlib import Path
 import pytest
 
 from tutorial_lib.__main__ import main
-from tutorial_lib.edition import strip_solutions, write_student_edition
+from tutorial_lib.edition import EXERCISE, strip_solutions, write_student_edition
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 
 
 def test_strip_solutions_keeps_exercises_and_removes_solution_blocks():
-    md = ("```{exercise}\n:label: e1\n\nDo it.\n```\n\n```{solution} e1\n:class: dropdown\n\n"
-          "SECRET\n    code = 1\n```\n\nAfter.\n\n````{solution} e2\nSECRET2\n```python\nx\n```\n````\n")
+    md = ("### Exercise 1 (`e1`)\n\nDo it.\n\n<details class=\"solution\">\n<summary>Solution</summary>\n\n"
+          "SECRET\n\n    code = 1\n\n</details>\n\nAfter.\n\n<details class=\"solution\">\n<summary>Solution</summary>\n\n"
+          "SECRET2\n```python\nx\n```\n\n</details>\n\n<details>\n<summary>A hint</summary>\n\nKEEP\n\n</details>\n")
     out = strip_solutions(md)
-    assert "Do it." in out and "After." in out and "{exercise}" in out
-    assert "SECRET" not in out and "{solution}" not in out and out.count("instructor edition") == 2
+    assert "Do it." in out and "After." in out and "Exercise 1 (`e1`)" in out and "KEEP" in out
+    assert "SECRET" not in out and "class=\"solution\"" not in out and out.count("instructor edition") == 2
 
 
 def _solution_bodies(notebook):
-    """The lines of each solution block: from its opening line to the next bare fence line."""
+    """The lines of each folded solution: from its opening tag to its closing one."""
     for c in notebook["cells"]:
         lines = "".join(c["source"]).splitlines() if c["cell_type"] == "markdown" else []
         for i, line in enumerate(lines):
-            if "{solution}" in line:
-                end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() in ("```", "````"))
+            if line.startswith('<details class="solution">'):
+                end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() == "</details>")
                 yield lines[i + 1:end]
 
 
@@ -35,11 +36,11 @@ def test_no_solution_text_survives_in_the_student_edition(tmp_path):
         original = json.loads((BOOK / path.name).read_text())
         student = json.loads(path.read_text())
         text = "".join("".join(c["source"]) for c in student["cells"] if c["cell_type"] == "markdown")
-        assert "{solution}" not in text
+        assert 'class="solution"' not in text
         for body in _solution_bodies(original):
             long_lines = [ln for ln in body if len(ln.strip()) > 30]  # solution prose and code
             assert long_lines and not any(ln in text for ln in long_lines), path.name
-        assert text.count("{exercise}") >= 3
+        assert len(EXERCISE.findall(text)) >= 3
         assert len(student["cells"]) == len(original["cells"])  # code and outputs untouched
 
 

@@ -5,14 +5,15 @@ import json
 import re
 from pathlib import Path
 
-# a MyST solution directive: ```{solution} label ... ``` (any fence of 3+ backticks or colons)
-SOLUTION = re.compile(r"^(?P<fence>`{3,}|:{3,})\{solution\}.*?^(?P=fence)[ \t]*$\n?",
-                      re.MULTILINE | re.DOTALL)
+# a worked solution, folded the same way in the book and in Colab: <details class="solution">…</details>
+SOLUTION = re.compile(r'^<details class="solution">.*?^</details>[ \t]*$\n?', re.MULTILINE | re.DOTALL)
+EXERCISE = re.compile(r"^#{2,4} Exercise \d+ \(`[\w-]+`\)", re.MULTILINE)
+"""An exercise's heading: its number and its label (the name the instructor guide uses)."""
 PLACEHOLDER = "*(The worked solution is in the instructor edition.)*\n"
 
 
 def strip_solutions(markdown: str) -> str:
-    """The markdown with every ``{solution}`` block replaced by a one-line placeholder."""
+    """The markdown with every folded solution replaced by a one-line placeholder."""
     return SOLUTION.sub(PLACEHOLDER, markdown)
 
 
