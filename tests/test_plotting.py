@@ -50,3 +50,23 @@ def test_a_marked_point_takes_the_colour_of_its_curve():
     ax = fig.axes[0]
     plotting.mark_points(ax, {"model b, honest": (1.0, 0.5)})
     assert ax.lines[-1].get_color() == ax.lines[1].get_color() != ax.lines[0].get_color()
+
+
+def test_tradeoff_frontier_shades_the_theorem_only_where_it_applies():
+    pts = {"a": (0.99, 0.01), "b": (0.95, 0.95)}
+    labels = lambda fig: [t.get_text() for t in fig.axes[0].get_legend().get_texts()]  # noqa: E731
+    on = plotting.tradeoff_frontier(0.95, pts, curves={"sweep": ([0.95, 0.99], [0.9, 0.0])})
+    off = plotting.tradeoff_frontier(0.95, pts, theorem_applies=False)
+    assert "forbidden by Theorem 2.1 (ε ≥ 2η)" in labels(on) and "Theorem 2.1 bound" in labels(on)
+    assert not any("Theorem" in t for t in labels(off))
+    assert all(any("impossible for any classifier" in t for t in labels(f)) for f in (on, off))
+    assert "sweep" in labels(on)
+
+
+def test_frontier_panels_shade_the_theorem_only_in_panels_at_two_eta_or_more():
+    pts = {"a": (0.99, 0.01)}
+    fig = plotting.frontier_panels([dict(p=0.95, c=3, eps_over_eta=2.0), dict(p=0.95, c=3, eps_over_eta=1.0)],
+                                   [pts, pts])
+    shaded = [len(ax.collections) for ax in fig.axes]
+    assert shaded[0] == shaded[1] + 1  # the theorem's region only on the left
+    assert "ε = 1η" in fig.axes[1].get_title() and "eps_over_eta" not in fig.axes[1].get_title()

@@ -167,3 +167,36 @@ def test_sign_accuracy_is_the_box_accuracy_at_eps_zero_and_images_are_28_by_28()
     w = torch.randn(784, generator=g)
     assert toy.sign_accuracy(w, 0.1, x, y) == toy.box_linf_accuracy(w, 0.1, x, y, 0.0)
     assert toy.as_images(x.double()).shape == (40, 1, 28, 28)
+
+
+def test_symmetric_family_runs_from_the_robust_feature_to_the_average_and_best_linear_is_its_maximum():
+    t, acc = toy.symmetric_family(DIST, EPS, grid=801)
+    assert float(t[0]) == 0 and abs(float(t[-1]) - math.pi / 2) < 1e-12
+    assert abs(float(acc[0]) - DIST.p) < 1e-12                                       # sign(x1): p, robustly
+    assert abs(float(acc[-1]) - toy.averaging_accuracy(DIST, EPS)) < 1e-9             # the average
+    w, best = toy.best_linear(DIST, EPS, grid=801)
+    assert best == float(acc.max()) and abs(toy.linear_accuracy(w, DIST, EPS) - best) < 1e-9
+    with pytest.raises(ValueError, match="eps"):
+        toy.symmetric_family(DIST, -0.1)
+
+
+def test_the_symmetric_family_falls_far_below_theorem_2_1_and_mixtures_reach_it():
+    _, std = toy.symmetric_family(DIST, 0.0, grid=801)
+    _, rob = toy.symmetric_family(DIST, EPS, grid=801)
+    gaps = [toy.theorem_2_1_bound(float(s), DIST.p) - float(r) for s, r in zip(std, rob)]
+    assert min(gaps) > -1e-9 and max(gaps) > 0.5          # never above the bound, often far below
+    a = (DIST.p, DIST.p)
+    b = (toy.averaging_accuracy(DIST), toy.averaging_accuracy(DIST, EPS))
+    for share in (0.0, 0.3, 0.7):
+        s, r = toy.mixture(a, b, share)
+        assert toy.theorem_2_1_bound(s, DIST.p) - r < 0.01
+    with pytest.raises(ValueError, match="share_b"):
+        toy.mixture(a, b, 1.5)
+
+
+def test_weight_support_counts_the_coordinates_that_carry_a_share_of_the_mass():
+    assert toy.weight_support(torch.tensor([0.0, -3.0, 1.0, 0.0]), 0.75) == 1
+    assert toy.weight_support(torch.tensor([0.0, -3.0, 1.0, 0.0]), 0.9) == 2
+    assert toy.weight_support(torch.zeros(5)) == 0
+    with pytest.raises(ValueError, match="share"):
+        toy.weight_support(torch.ones(3), 0.0)

@@ -147,34 +147,47 @@ def feature_histograms(x: Tensor, y: Tensor, x_shifted: Tensor, *, bins: int = 6
 
 
 def tradeoff_frontier(p: float, points: dict[str, tuple[float, float]], *, ax=None,  # noqa: ANN001
-                      title: str = "", xmin: float = 50,
+                      title: str = "", xmin: float = 50, theorem_applies: bool = True,
+                      curves: dict[str, tuple[Sequence[float], Sequence[float]]] | None = None,
                       ylabel: str = "robust accuracy at ε = 2η (%)") -> Figure:
-    """Theorem 2.1's region (robust <= p/(1-p)·δ) with classifiers placed as (standard, robust)."""
+    """Classifiers placed as (standard, robust) accuracy, with Theorem 2.1's bound and the region
+    it forbids (only where the theorem applies: ε >= 2η), the region no classifier can reach
+    (robust above standard), and optional curves of (standard, robust) accuracies."""
     use_style()
-    fig = ax.figure if ax is not None else plt.subplots(figsize=(5, 3.6))[1].figure
+    fig = ax.figure if ax is not None else plt.subplots(figsize=(7.6, 4))[1].figure
     ax = ax if ax is not None else fig.axes[0]
-    std = [1 - d for d in [i / 400 for i in range(0, 201)]]
-    bound = [min(1.0, p / (1 - p) * (1 - s)) if p < 1 else 1.0 for s in std]
-    ax.plot([100 * s for s in std], [100 * b for b in bound], color="k", label="Theorem 2.1 bound")
-    ax.fill_between([100 * s for s in std], [100 * b for b in bound], 100, color="0.85",
-                    label="impossible")
-    for name, (s, r) in points.items():
-        ax.scatter(100 * s, 100 * r, s=40, zorder=3, label=name)
+    std = [100 * (1 - i / 400) for i in range(0, 201)]
+    ax.fill_between(std, std, 101, color="0.7", label="robust > standard: impossible for any classifier")
+    if theorem_applies:
+        bound = [100 * min(1.0, p / (1 - p) * (1 - s / 100)) if p < 1 else 100.0 for s in std]
+        ax.fill_between(std, [min(b, s) for b, s in zip(bound, std)], std, color="0.88",
+                        label="forbidden by Theorem 2.1 (ε ≥ 2η)")
+        ax.plot(std, bound, color="k", lw=1, label="Theorem 2.1 bound")
+    for (name, (s, r)), style in zip((curves or {}).items(), ("-", "--", ":")):
+        ax.plot([100 * v for v in s], [100 * v for v in r], style, color="tab:gray", lw=1.5, label=name)
+    # coinciding classifiers stay visible: each later point is drawn smaller, on top
+    for k, (name, (s, r)) in enumerate(points.items()):
+        ax.scatter(100 * s, 100 * r, s=110 - 25 * k, marker="osD^v"[k % 5], zorder=3 + k,
+                   edgecolors="k", linewidths=0.5, label=name)
     ax.set_xlim(xmin, 100.5), ax.set_ylim(-2, 101)
     ax.set_xlabel("standard accuracy (%)"), ax.set_ylabel(ylabel)
     ax.set_title(title or f"p = {p}")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
 
 
 def frontier_panels(settings: list[dict], panels: list[dict[str, tuple[float, float]]]) -> Figure:
-    """Several ``tradeoff_frontier`` panels side by side, one per setting of (p, c, ...)."""
+    """Several ``tradeoff_frontier`` panels side by side, one per setting (p, c, eps_over_eta); the
+    theorem's region is shaded only in panels where ε >= 2η."""
     use_style()
-    fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 3.6), squeeze=False)
-    for ax, s, pts in zip(axes[0], settings, panels):
-        tradeoff_frontier(s["p"], pts, ax=ax, title=", ".join(f"{k}={v}" for k, v in s.items()),
-                          ylabel="robust accuracy at the chosen ε (%)")
+    fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 3.8), squeeze=False)
+    for i, (ax, s, pts) in enumerate(zip(axes[0], settings, panels)):
+        tradeoff_frontier(s["p"], pts, ax=ax, theorem_applies=s.get("eps_over_eta", 2.0) >= 2.0,
+                          title=f"p = {s['p']}, η = {s['c']}/√d, ε = {s.get('eps_over_eta', 2.0):g}η",
+                          ylabel="robust accuracy at that ε (%)")
+        if i < len(settings) - 1:
+            ax.get_legend().remove()
     fig.tight_layout()
     return fig
 

@@ -100,12 +100,11 @@ def averaging_accuracy(dist: ToyDistribution, eps: float = 0.0) -> float:
     return normal_cdf((dist.eta - eps) * math.sqrt(dist.d))
 
 
-def best_linear(dist: ToyDistribution, eps: float, *, grid: int = 20001) -> tuple[Tensor, float]:
-    """The linear classifier with the highest accuracy at radius eps, and that accuracy.
-
-    By symmetry the non-robust weights are equal (Lemma D.1), so the search is over one angle
-    between "all robust" and "all non-robust": w = (cos t, sin t/√d, ..., sin t/√d).
-    """
+def symmetric_family(dist: ToyDistribution, eps: float, *, grid: int = 20001) -> tuple[Tensor, Tensor]:
+    """The linear classifiers w(t) = (cos t, sin t/√d, ..., sin t/√d), t from 0 (only the robust
+    feature) to π/2 (only the average): the angle ``t`` and each one's exact accuracy at radius eps."""
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
     t = torch.linspace(0, math.pi / 2, grid, dtype=torch.float64)
     w1, sd, root_d = t.cos(), t.sin(), math.sqrt(dist.d)
     mean, cost = dist.eta * root_d * sd, eps * (w1.abs() + root_d * sd)
@@ -113,10 +112,43 @@ def best_linear(dist: ToyDistribution, eps: float, *, grid: int = 20001) -> tupl
     def prob_positive(m: Tensor) -> Tensor:
         return torch.where(sd > 0, torch.special.ndtr(m / sd.clamp_min(1e-300)), (m > 0).double())
 
-    acc = dist.p * prob_positive(w1 + mean - cost) + (1 - dist.p) * prob_positive(-w1 + mean - cost)
+    return t, dist.p * prob_positive(w1 + mean - cost) + (1 - dist.p) * prob_positive(-w1 + mean - cost)
+
+
+def family_weights(dist: ToyDistribution, t: float) -> Tensor:
+    """The member w(t) of ``symmetric_family``."""
+    root_d = math.sqrt(dist.d)
+    return torch.cat([torch.tensor([math.cos(t)], dtype=torch.float64),
+                      torch.full((dist.d,), math.sin(t) / root_d, dtype=torch.float64)])
+
+
+def best_linear(dist: ToyDistribution, eps: float, *, grid: int = 20001) -> tuple[Tensor, float]:
+    """The member of ``symmetric_family`` with the highest accuracy at radius eps, and that accuracy.
+
+    Equal non-robust weights are the natural family here (the distribution is symmetric in them);
+    for eps > eta unequal weights can lose less, so this is the best *symmetric* linear classifier.
+    """
+    t, acc = symmetric_family(dist, eps, grid=grid)
     i = int(acc.argmax())
-    w = torch.cat([w1[i:i + 1], torch.full((dist.d,), float(sd[i]) / root_d, dtype=torch.float64)])
-    return w, float(acc[i])
+    return family_weights(dist, float(t[i])), float(acc[i])
+
+
+def mixture(a: tuple[float, float], b: tuple[float, float], share_b: float) -> tuple[float, float]:
+    """(standard, robust) accuracy of the randomised classifier that follows b with probability
+    share_b and a otherwise: accuracies mix linearly."""
+    if not 0 <= share_b <= 1:
+        raise ValueError(f"share_b must lie in [0, 1], got {share_b}")
+    return tuple((1 - share_b) * u + share_b * v for u, v in zip(a, b))
+
+
+def weight_support(w: Tensor, share: float = 0.9) -> int:
+    """How many coordinates carry ``share`` of the weight vector's absolute mass (the largest first)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"share must lie in (0, 1], got {share}")
+    mass = torch.as_tensor(w, dtype=torch.float64).abs().flatten().sort(descending=True).values
+    if mass.sum() == 0:
+        return 0
+    return int((mass.cumsum(0) < share * mass.sum()).sum()) + 1
 
 
 def theorem_2_1_bound(standard_accuracy: float, p: float) -> float:
