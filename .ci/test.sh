@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite (what `make test` runs): unit tests, every chapter re-executed by nbval as a
-# fresh Colab runtime would run it (twice: as this machine runs it and as a second machine would),
+# The whole test suite (what `make test` runs): unit tests, every chapter re-executed once by nbval
+# as a fresh Colab runtime on a second machine would run it (another kernel dispatch and thread count),
 # the book built with warnings as errors, and the pages opened in Chromium. Prints stage times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,8 +75,8 @@ PYNB
       "${nbval[@]}" ./*.ipynb | tee "$NB_DURATIONS"
       exit "${PIPESTATUS[0]}"
     fi
-    # one single-threaded pytest per core; chapters shared out by the seconds they took in the
-    # first pass (or, without one, when last timed by benchmarks/book_time.py)
+    # one single-threaded pytest per core; chapters shared out by the seconds they took in an
+    # earlier single-worker pass of this run (or, without one, when last timed by benchmarks/book_time.py)
     "$PY" "$repo/.ci/split_chapters.py" "$repo/tutorial_lib/results/book_time.json" "$workers" \
       "$NB_DURATIONS" > groups.txt
     local pids=() i=0 group failed=0 pid
@@ -93,8 +93,9 @@ PYNB
 }
 
 second_machine() {
-  # The same notebooks as a second machine would run them: another kernel dispatch and thread count
-  # than the first pass. Training and attack numbers move slightly; declared tolerances absorb it.
+  # The notebooks as a second machine would run them: another kernel dispatch and thread count than
+  # the machine that stored their outputs. Training and attack numbers move slightly; declared
+  # tolerances absorb it.
   local cap threads
   if [ "${ATEN_CPU_CAPABILITY:-}" = default ]; then cap=""; else cap=default; fi
   if [ "${OMP_NUM_THREADS:-}" = 1 ]; then threads=2; else threads=1; fi
@@ -124,12 +125,14 @@ browser() {
   "$PY" .ci/browser_check.py _build/html
 }
 
-NB_DURATIONS=$(mktemp)   # the first notebook pass's --durations report, to balance the second
+NB_DURATIONS=$(mktemp)   # a single-worker pass's --durations report (balances a later multi-worker pass)
 trap 'rm -f "$NB_DURATIONS"' EXIT
 t0=$SECONDS
 stage "unit tests" unit
-stage "notebooks (nbval, fresh-runtime layout)" notebooks
-stage "notebooks again, as a second machine (other kernel dispatch and thread count)" second_machine
+# Each chapter runs once: in a fresh-runtime layout (wheel install, notebook copied away) and as a
+# second machine would run it (the stored outputs come from the authors' machine), so the one run
+# checks Colab-readiness and reproducibility across machines together.
+stage "notebooks (nbval, fresh-runtime layout, as a second machine: other kernel dispatch and thread count)" second_machine
 stage "book build (-W)" book
 stage "browser check (headless Chromium, offline)" browser
 echo "=== all stages: $((SECONDS - t0)) s"

@@ -69,4 +69,38 @@ def test_frontier_panels_shade_the_theorem_only_in_panels_at_two_eta_or_more():
                                    [pts, pts])
     shaded = [len(ax.collections) for ax in fig.axes]
     assert shaded[0] == shaded[1] + 1  # the theorem's region only on the left
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
     assert "ε = 1η" in fig.axes[1].get_title() and "eps_over_eta" not in fig.axes[1].get_title()
+
+
+def test_signed_image_grids_share_one_symmetric_scale_with_a_colour_bar():
+    import pytest
+    import torch
+    rows = [torch.full((2, 1, 28, 28), 0.1), torch.full((3, 1, 28, 28), -0.3)]
+    fig = plotting.image_grid(rows, signed=True, row_titles=["a", "b"])
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert {tuple(round(v, 6) for v in im.get_clim()) for im in images} == {(-0.3, 0.3)}  # one scale
+    assert images[0].get_cmap().name == plotting.SIGNED_CMAP
+    assert len(fig.axes) == 6 + 1                                       # 2 x 3 panels and one colour bar
+    fixed = plotting.image_grid(rows, signed=True, scale=0.5)
+    assert {ax.images[0].get_clim() for ax in fixed.axes if ax.images} == {(-0.5, 0.5)}
+    per_row = plotting.image_grid(rows, signed=True, scale="row")
+    assert round(per_row.axes[0].images[0].get_clim()[1], 6) == 0.1
+    assert len(per_row.axes) == 6 + 2                                   # a colour bar per row
+    with pytest.raises(ValueError, match="scale"):
+        plotting.image_grid(rows, signed=True, scale=-1)
+
+
+def test_image_grid_writes_a_caption_under_each_image_of_a_labelled_row():
+    import torch
+    fig = plotting.image_grid([torch.zeros(2, 1, 28, 28), torch.zeros(2, 1, 28, 28)], labels=[None, ["→ 3", "→ 5 ✗"]])
+    assert [ax.get_xlabel() for ax in fig.axes] == ["", "", "→ 3", "→ 5 ✗"]
+
+
+def test_failure_panels_explain_colours_and_seed_line_styles_in_one_legend():
+    hist = [{"epoch": e, "clean": 0.9, "fgsm": 0.5, "robust": 0.1} for e in (1, 2)]
+    runs = {"A": [{"seed": s, "history": hist} for s in (0, 1, 2)], "B": [{"seed": s, "history": hist} for s in (0, 1, 2)]}
+    fig = plotting.failure_panels(runs)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts == ["clean", "FGSM", "PGD-20", "seed 0", "seed 1", "seed 2"]
+    assert fig.axes[0].get_ylabel() == "accuracy (%)"

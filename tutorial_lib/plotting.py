@@ -20,13 +20,40 @@ def use_style() -> None:
     plt.rcParams.update(STYLE)
 
 
+SIGNED_CMAP = "bwr_r"
+"""The course's one convention for signed images (weights, perturbations, gradients): blue is
+positive, red negative, white zero, on a symmetric scale shown by a colour bar."""
+
+
+def _signed_scale(rows: Sequence[Tensor], scale: float | str | None) -> list[float]:
+    """Per row, the symmetric colour limit: ``scale`` itself, the row's largest |value| ("row"),
+    or the whole grid's largest |value| (None)."""
+    if isinstance(scale, (int, float)):
+        if scale <= 0:
+            raise ValueError(f"scale must be positive, got {scale}")
+        return [float(scale)] * len(rows)
+    row_max = [float(r.detach().abs().max()) or 1.0 for r in rows]
+    if scale == "row":
+        return row_max
+    if scale is not None:
+        raise ValueError(f'scale must be a number, "row" or None, got {scale!r}')
+    return [max(row_max)] * len(rows)
+
+
 def image_grid(rows: Sequence[Tensor], *, row_titles: Sequence[str] = (),
                col_titles: Sequence[str] = (), cmap: str = "gray", signed: bool = False,
-               size: float = 1.3) -> Figure:
-    """A grid of 28x28 images, one tensor ``(n, 1, 28, 28)`` per row; ``signed`` centres at 0."""
+               scale: float | str | None = None, size: float = 1.3,
+               labels: Sequence[Sequence[str] | None] = ()) -> Figure:
+    """A grid of 28x28 images, one tensor ``(n, 1, 28, 28)`` per row. ``signed`` draws values
+    around 0 in ``SIGNED_CMAP`` on one symmetric scale for the grid (``scale``: a fixed ±limit,
+    or "row" for one per row), with a colour bar; otherwise pixels in [0, 1]. ``labels``: per
+    row, a caption under each image (or None for the row)."""
     use_style()
     nrow, ncol = len(rows), max(r.shape[0] for r in rows)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(size * ncol, size * nrow), squeeze=False)
+    limits = _signed_scale(rows, scale) if signed else [1.0] * nrow
+    width = size * ncol + (0.9 if signed else 0) + (0.9 if row_titles else 0)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(width, size * nrow + 0.3), squeeze=False)
+    shown = []
     for i, row in enumerate(rows):
         for j in range(ncol):
             ax = axes[i][j]
@@ -34,17 +61,22 @@ def image_grid(rows: Sequence[Tensor], *, row_titles: Sequence[str] = (),
             if j >= row.shape[0]:
                 ax.axis("off")
                 continue
-            img = row[j].detach().cpu().squeeze(0)
-            if signed:
-                m = float(img.abs().max()) or 1.0
-                ax.imshow(img, cmap="bwr_r", vmin=-m, vmax=m)
-            else:
-                ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+            img = row[j].detach().cpu().squeeze(0).float().numpy()
+            im = (ax.imshow(img, cmap=SIGNED_CMAP, vmin=-limits[i], vmax=limits[i]) if signed
+                  else ax.imshow(img, cmap=cmap, vmin=0, vmax=1))
+            if j == 0:
+                shown.append(im)
             if i == 0 and j < len(col_titles):
                 ax.set_title(col_titles[j], fontsize=9)
+            if i < len(labels) and labels[i] is not None and j < len(labels[i]):
+                ax.set_xlabel(labels[i][j], fontsize=8, labelpad=1)
         if i < len(row_titles):
-            axes[i][0].set_ylabel(row_titles[i], fontsize=9)
+            axes[i][0].set_ylabel(row_titles[i], fontsize=9, rotation=0, ha="right", va="center")
     fig.tight_layout()
+    if signed:
+        bars = [(shown[i], list(axes[i])) for i in range(nrow)] if scale == "row" else [(shown[0], list(axes.flat))]
+        for im, axs in bars:
+            fig.colorbar(im, ax=axs, fraction=0.025 if len(axs) > ncol else 0.04, pad=0.02)
     return fig
 
 
@@ -115,17 +147,22 @@ def history_plot(runs: Sequence[dict], *, x: str, y: str, label: str, xlabel: st
 
 def failure_panels(by_run: Mapping[str, Sequence[dict]]) -> Figure:
     """Chapter 4's failure runs: a panel per recipe, clean (grey), FGSM (orange) and PGD-20 (blue)
-    accuracy per epoch, one line style per seed."""
-    fig, axes = panels(len(by_run), width=3.5, sharey=True)
-    keys = (("clean", "tab:gray"), ("fgsm", "tab:orange"), ("robust", "tab:blue"))
+    accuracy per epoch, one line style per seed, explained in one legend beside the panels."""
+    fig, axes = panels(len(by_run), width=3.2, height=3.0, sharey=True)
+    keys = (("clean", "clean", "tab:gray"), ("fgsm", "FGSM", "tab:orange"), ("robust", "PGD-20", "tab:blue"))
+    styles = ("-", "--", ":")
     for ax, (name, runs) in zip(axes, by_run.items()):
-        for r, style in zip(runs, ("-", "--", ":")):
+        for r, style in zip(runs, styles):
             ep = [h["epoch"] for h in r["history"]]
-            for key, color in keys:
-                ax.plot(ep, [100 * h[key] for h in r["history"]], style, color=color)
-        ax.set_title(name, fontsize=9), ax.set_xlabel("epoch (1/6 of MNIST each)")
-    axes[0].set_ylabel("accuracy (%): clean grey, FGSM orange, PGD-20 blue")
+            for key, _, color in keys:
+                ax.plot(ep, [100 * h[key] for h in r["history"]], style, color=color, lw=1.3)
+        ax.set_title(name, fontsize=9), ax.set_xlabel("epoch (1/6 of MNIST each)", fontsize=8)
+    axes[0].set_ylabel("accuracy (%)")
+    seeds = [r.get("seed", i) for i, r in enumerate(next(iter(by_run.values())))]
+    handles = [plt.Line2D([], [], color=c, lw=2, label=lab) for _, lab, c in keys] + \
+              [plt.Line2D([], [], color="k", ls=st, label=f"seed {s}") for st, s in zip(styles, seeds)]
     fig.tight_layout()
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     return fig
 
 
@@ -169,7 +206,7 @@ def tradeoff_frontier(p: float, points: dict[str, tuple[float, float]], *, ax=No
     for k, (name, (s, r)) in enumerate(points.items()):
         ax.scatter(100 * s, 100 * r, s=110 - 25 * k, marker="osD^v"[k % 5], zorder=3 + k,
                    edgecolors="k", linewidths=0.5, label=name)
-    ax.set_xlim(xmin, 100.5), ax.set_ylim(-2, 101)
+    ax.set_xlim(xmin, 101), ax.set_ylim(-2, 102)
     ax.set_xlabel("standard accuracy (%)"), ax.set_ylabel(ylabel)
     ax.set_title(title or f"p = {p}")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
@@ -178,17 +215,20 @@ def tradeoff_frontier(p: float, points: dict[str, tuple[float, float]], *, ax=No
 
 
 def frontier_panels(settings: list[dict], panels: list[dict[str, tuple[float, float]]]) -> Figure:
-    """Several ``tradeoff_frontier`` panels side by side, one per setting (p, c, eps_over_eta); the
-    theorem's region is shaded only in panels where ε >= 2η."""
+    """Several ``tradeoff_frontier`` panels side by side, one per setting (p, c, eps_over_eta), with
+    one legend below them; the theorem's region is shaded only in panels where ε >= 2η."""
     use_style()
-    fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 3.8), squeeze=False)
-    for i, (ax, s, pts) in enumerate(zip(axes[0], settings, panels)):
+    fig, axes = plt.subplots(1, len(settings), figsize=(4.2 * len(settings), 4.4), squeeze=False)
+    legend: dict[str, object] = {}
+    for ax, s, pts in zip(axes[0], settings, panels):
         tradeoff_frontier(s["p"], pts, ax=ax, theorem_applies=s.get("eps_over_eta", 2.0) >= 2.0,
                           title=f"p = {s['p']}, η = {s['c']}/√d, ε = {s.get('eps_over_eta', 2.0):g}η",
                           ylabel="robust accuracy at that ε (%)")
-        if i < len(settings) - 1:
-            ax.get_legend().remove()
-    fig.tight_layout()
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+        ax.get_legend().remove()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=4, fontsize=8, frameon=False)
     return fig
 
 
