@@ -2,12 +2,14 @@
 files are skipped, and each run is saved as soon as it ends).
 
   figure1.json          standard accuracy against training-set size, per training ε (Figure 1/6)
+  figure7.json          standard accuracy against the training ε on equal budgets, three seeds, for
+                        MNIST (ℓ∞ and ℓ2, and ℓ∞ with half of each batch natural) and Fashion-MNIST
   operating_points.json clean and honest robust accuracy (strong_budget + Square Attack, with the
                         gradient attacks' number and any masking flag) at five threats, on a
                         validation and a test half of the test set, for the zoo's MNIST models,
                         TRADES at two β and PGD with half of each batch natural (Appendix B)
 
-Usage: python benchmarks/tradeoff_runs.py [figure1 | points [NAME ...] | seconds REFERENCE.json]
+Usage: python benchmarks/tradeoff_runs.py [figure1 | figure7 | points [NAME ...] | seconds REFERENCE.json]
   (figure1 about 30 minutes on 2 cores; points: two single-threaded workers given disjoint NAMEs
   share the file — on a busy 2-core AMD EPYC they took 70 and 80 minutes; then `seconds` takes the
   training seconds from an idle machine's earlier record, see reference_seconds)
@@ -46,6 +48,20 @@ def figure1() -> None:
                 ex.save("figure1", rec, command="python benchmarks/tradeoff_runs.py figure1")
                 print(f"figure1 {norm} {eps} {size:6d} seed {seed}: clean {r['clean']:.4f} "
                       f"in {r['train_seconds']:.0f} s", flush=True)
+
+
+def figure7() -> None:
+    """Every point of ``experiments.figure7_keys``; each saved as it ends (resumable)."""
+    rec = _load("figure7", {"steps": ex.FIG1_STEPS, "runs": []})
+    key = lambda r: (r["dataset"], r["norm"], r["eps"], r["seed"], r["natural_fraction"])  # noqa: E731
+    done = {key(r) for r in rec["runs"]}
+    for k in ex.figure7_keys():
+        if k in done:
+            continue
+        r = ex.figure7_run(*k)
+        rec["runs"].append(r)
+        ex.save("figure7", rec, command="python benchmarks/tradeoff_runs.py figure7")
+        print(f"figure7 {k}: clean {r['clean']:.4f} in {r['train_seconds']:.0f} s", flush=True)
 
 
 def points(names: list[str] | None = None) -> None:
@@ -93,6 +109,8 @@ if __name__ == "__main__":
     stage, names = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else (None, [])
     if stage in (None, "figure1"):
         figure1()
+    if stage in (None, "figure7"):
+        figure7()
     if stage in (None, "points"):
         points(names)
     if stage == "seconds":

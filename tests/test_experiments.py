@@ -40,3 +40,23 @@ def test_unknown_points_and_starts_are_refused():
         ex.point_run("mnist_linf_9")
     with pytest.raises(KeyError, match="choose one of"):
         ex.reuse_config("mnist", "telepathy", train_size=100, epochs=1, seed=0)
+
+
+def test_figure7_points_train_equal_budgets_over_five_radii_with_three_seeds():
+    keys = ex.figure7_keys()
+    assert len(keys) == len(set(keys))
+    for dataset in ("mnist", "fashion"):
+        for norm in ("linf", "l2"):
+            radii = sorted({k[2] for k in keys if k[:2] == (dataset, norm) and k[4] == 0} | {0.0})
+            assert len(radii) >= 5 and radii[0] == 0.0
+    seeds = {}
+    for k in keys:
+        seeds.setdefault((k[0], k[1], k[2], k[4]), set()).add(k[3])
+    assert all(len(s) >= 3 for s in seeds.values())
+    configs = [ex.figure7_config(*k) for k in keys]
+    steps = {round(c.epochs * (60_000 // c.batch_size)) for c in configs}
+    assert steps == {ex.FIG1_STEPS}                       # the same number of optimiser steps for every ε
+    assert {c.dataset for c in configs} == {"mnist", "fashion"}
+    half = [c for k, c in zip(keys, configs) if k[4]]
+    assert half and all(c.natural_fraction == ex.FIG7_HALF and c.eps > 0 for c in half)
+    assert all(c.method == "standard" for k, c in zip(keys, configs) if k[2] == 0)

@@ -116,3 +116,21 @@ def test_the_chooser_never_recommends_a_flagged_recorded_point():
         for min_clean in (0.0, 0.98):
             c = tr.choose(ops, tr.Need(norm=norm, eps=eps, min_clean=min_clean))
             assert c.point is None or not c.point.flagged(tr.threat(norm, eps))
+
+
+def test_accuracy_by_eps_averages_seeds_and_starts_every_curve_at_standard_training():
+    from tutorial_lib.tradeoff import accuracy_by_eps
+    run = lambda ds, norm, eps, seed, nf, clean: dict(dataset=ds, norm=norm, eps=eps, seed=seed,  # noqa: E731
+                                                      natural_fraction=nf, clean=clean)
+    runs = [run("mnist", "linf", 0.0, s, 0.0, c) for s, c in enumerate((0.990, 0.992, 0.991))] + \
+           [run("mnist", "linf", 0.3, s, 0.0, c) for s, c in enumerate((0.985, 0.986, 0.984))] + \
+           [run("mnist", "linf", 0.3, s, 0.5, c) for s, c in enumerate((0.988, 0.989, 0.987))] + \
+           [run("mnist", "l2", 2.0, s, 0.0, 0.980) for s in range(3)] + [run("fashion", "linf", 0.0, 0, 0.0, 0.9)]
+    curve = accuracy_by_eps(runs, dataset="mnist", norm="linf")
+    assert [(e, round(m, 2), n) for e, m, _, n in curve] == [(0.0, 99.1, 3), (0.3, 98.5, 3)]
+    assert curve[0][2] == pytest.approx(0.1 / 3 ** 0.5)
+    half = accuracy_by_eps(runs, dataset="mnist", norm="linf", natural_fraction=0.5)
+    assert [round(m, 2) for _, m, _, _ in half] == [99.1, 98.8]
+    assert [e for e, *_ in accuracy_by_eps(runs, dataset="mnist", norm="l2")] == [0.0, 2.0]
+    with pytest.raises(ValueError, match="no standard runs or no ε > 0"):
+        accuracy_by_eps(runs, dataset="fashion", norm="linf")

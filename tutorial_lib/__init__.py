@@ -4,7 +4,7 @@ Every chapter imports from here; each module holds one concept the course teache
 README.md → *Library layout*). Imports point one way, from ``devices`` up to ``experiments``.
 """
 from tutorial_lib import (attacks, budgets, checkpoint, claims, data, devices, evaluate, experiments,
-                          listing, models, plotting, train as training, zoo)
+                          listing, models, plotting, stats, train as training, zoo)
 from tutorial_lib.attacks import eval_mode, fgsm, pgd, step_size
 from tutorial_lib.claims import ClaimFailed, claim
 from tutorial_lib.data import DataNotFoundError, balanced_subset, batches, data_root, load_dataset
@@ -19,6 +19,6 @@ __all__ = [
     "build_model", "claim", "count_parameters", "data_root", "eval_mode", "fgsm", "load_dataset", "pgd",
     "predict", "resolve_device", "robust_accuracy", "source", "step_size", "train",
     "attacks", "budgets", "checkpoint", "claims", "data", "devices", "evaluate", "experiments", "listing", "models",
-    "plotting", "training", "zoo",
+    "plotting", "stats", "training", "zoo",
 ]
 __version__ = "0.1.0"

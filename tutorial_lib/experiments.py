@@ -271,6 +271,50 @@ def figure1_run(norm: str, eps: float, train_size: int, seed: int = 0) -> dict[s
             "config": asdict(cfg)}
 
 
+# --- chapter 5: Figure 7 on equal budgets, with seeds -----------------------------------------------
+FIG7_EPS = {"mnist": {"linf": (0.0, 0.05, 0.1, 0.2, 0.3), "l2": (0.0, 0.5, 1.0, 2.0, 3.0)},
+            "fashion": {"linf": (0.0, 0.025, 0.05, 0.1, 0.2), "l2": (0.0, 0.25, 0.5, 1.0, 2.0)}}
+"""Figure 7's training radii per dataset and norm; 0 is standard training (one set of runs serves
+both norms). Fashion-MNIST's grid is smaller: its robust radii are (chapter 3's THREAT_RADII)."""
+FIG7_SEEDS = (0, 1, 2)
+FIG7_HALF = 0.5
+"""Appendix B's variant: half of each batch natural (run for the MNIST ℓ∞ grid)."""
+
+
+def figure7_config(dataset: str, norm: str, eps: float, seed: int = 0,
+                   natural_fraction: float = 0.0) -> TrainConfig:
+    """One Figure 7 point: Figure 1's full-data recipe (``FIG1_STEPS`` steps of 100 images, the
+    same for every ε) on ``dataset``, optionally with part of each batch natural."""
+    cfg = replace(figure1_config(norm, eps, 60_000, seed), dataset=dataset)
+    return replace(cfg, natural_fraction=natural_fraction) if eps > 0 else cfg
+
+
+def figure7_keys() -> list[tuple[str, str, float, int, float]]:
+    """Every (dataset, norm, eps, seed, natural_fraction) of the figure, in the order they run:
+    MNIST, then the half-natural MNIST ℓ∞ runs, then Fashion-MNIST."""
+    keys = []
+    for dataset, half in (("mnist", 0.0), ("mnist", FIG7_HALF), ("fashion", 0.0)):
+        for norm, grid in FIG7_EPS[dataset].items():
+            if half and norm != "linf":
+                continue
+            for eps in grid:
+                if (eps == 0 and (half or norm != "linf")):
+                    continue  # standard training: once per dataset, filed under linf
+                keys += [(dataset, norm, eps, seed, half) for seed in FIG7_SEEDS]
+    return keys
+
+
+def figure7_run(dataset: str, norm: str, eps: float, seed: int = 0,
+                natural_fraction: float = 0.0) -> dict[str, Any]:
+    """Train one Figure 7 point and measure its standard accuracy on all of the dataset's test images."""
+    cfg = figure7_config(dataset, norm, eps, seed, natural_fraction)
+    result = train(cfg)
+    x, y = load_dataset(dataset, "test")
+    return {"dataset": dataset, "norm": norm, "eps": eps, "seed": seed,
+            "natural_fraction": natural_fraction, "clean": accuracy(result.model, (x, y)),
+            "train_seconds": round(result.seconds, 1), "config": asdict(cfg)}
+
+
 EXTRA_POINTS: dict[str, TrainConfig] = {
     "trades_beta1_linf_0.3": replace(SWEEP, method="trades", beta=1.0),
     "trades_beta6_linf_0.3": replace(SWEEP, method="trades", beta=6.0),

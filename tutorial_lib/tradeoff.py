@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutorial_lib.stats import mean_se
+
 
 @dataclass(frozen=True)
 class OperatingPoint:
@@ -125,3 +127,20 @@ def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:
     return [OperatingPoint(p["name"], p["train_seconds"], p["val"], p["test"], p.get("recipe", {}),
                            p.get("gradient", {}), p.get("flags", {}))
             for p in recorded["points"]]
+
+
+def accuracy_by_eps(runs: list[dict[str, Any]], *, dataset: str, norm: str,
+                    natural_fraction: float = 0.0) -> list[tuple[float, float, float, int]]:
+    """Figure 7's curve from recorded runs: per training ε, (ε, mean, standard error, seeds) of the
+    clean accuracy in %. Standard training (ε = 0, filed under ℓ∞) starts every curve."""
+    by_eps: dict[float, list[float]] = {}
+    for r in runs:
+        if r["dataset"] != dataset:
+            continue
+        standard = r["eps"] == 0
+        if standard or (r["norm"] == norm and r["natural_fraction"] == natural_fraction):
+            by_eps.setdefault(r["eps"], []).append(100 * r["clean"])
+    if 0.0 not in by_eps or len(by_eps) < 2:
+        raise ValueError(f"no standard runs or no ε > 0 runs for {dataset} {norm} "
+                         f"(natural_fraction {natural_fraction}) in the record")
+    return [(eps, *mean_se(v), len(v)) for eps, v in sorted(by_eps.items())]

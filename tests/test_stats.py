@@ -1,0 +1,33 @@
+"""Uncertainty helpers: standard errors, Wilson intervals, and differences beyond the noise."""
+import math
+
+import pytest
+
+from tutorial_lib import stats
+
+
+def test_mean_and_standard_error_of_seeds():
+    m, se = stats.mean_se([0.98, 0.99, 1.00])
+    assert m == pytest.approx(0.99) and se == pytest.approx(0.01 / math.sqrt(3))
+    with pytest.raises(ValueError, match="at least two"):
+        stats.mean_se([0.99])
+
+
+def test_wilson_interval_contains_the_estimate_and_shrinks_with_n():
+    lo, hi = stats.wilson_interval(90, 100)
+    assert lo < 0.9 < hi and 0.82 < lo < 0.84 and 0.94 < hi < 0.95
+    lo2, hi2 = stats.wilson_interval(900, 1000)
+    assert hi2 - lo2 < (hi - lo) / 2
+    assert stats.wilson_interval(0, 50)[0] == 0.0 and stats.wilson_interval(50, 50)[1] == 1.0
+    with pytest.raises(ValueError, match="correct"):
+        stats.wilson_interval(5, 3)
+
+
+def test_a_drop_counts_only_beyond_the_noise():
+    levels = [0.0, 0.1, 0.2, 0.3]
+    est = [(99.0, 0.05), (98.95, 0.05), (98.7, 0.05), (98.5, 0.05)]
+    assert stats.first_drop(levels, est) == 0.2            # 0.05 < 2·0.07; 0.3 > 0.14
+    assert stats.first_drop(levels, [(99.0, 0.3)] * 4) is None
+    assert stats.exceeds_noise((1.0, 0.1), (0.5, 0.1)) and not stats.exceeds_noise((1.0, 0.3), (0.5, 0.3))
+    with pytest.raises(ValueError):
+        stats.first_drop([0.0], [(1.0, 0.1)])
