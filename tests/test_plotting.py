@@ -104,3 +104,11 @@ def test_failure_panels_explain_colours_and_seed_line_styles_in_one_legend():
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert texts == ["clean", "FGSM", "PGD-20", "seed 0", "seed 1", "seed 2"]
     assert fig.axes[0].get_ylabel() == "accuracy (%)"
+
+
+def test_reference_lines_are_drawn_and_named_in_the_legend():
+    fig = plotting.line_plot([0, 1], {"a": [0.5, 0.9]}, xlabel="x", ylabel="y")
+    plotting.reference_lines(fig.axes[0], {"ceiling": 1.0, "noise": 0.3})
+    flat = [line for line in fig.axes[0].lines if list(line.get_ydata()) in ([1.0, 1.0], [0.3, 0.3])]
+    assert len(flat) == 2
+    assert {"ceiling", "noise"} <= {t.get_text() for t in fig.axes[0].get_legend().get_texts()}

@@ -45,18 +45,19 @@ def runner_up(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     return logits.to(y.device).scatter(1, y[:, None], float("-inf")).argmax(1)
 
 
-def class_direction_cosine(grad: Tensor, x: Tensor, target: Tensor, means: Tensor) -> Tensor:
-    """Per example: cosine between the loss gradient and the direction from the image to the
-    mean image of class ``target``.
+def class_contrast_cosine(grad: Tensor, y: Tensor, target: Tensor, means: Tensor) -> Tensor:
+    """Per example: cosine between the loss gradient and ``means[target] - means[y]``, the direction
+    from the true class's mean image to the likely other class's.
 
-    Raising the loss means moving toward another class. A gradient that "sees" digits points at
-    what the likely other class looks like (cosine well above 0); a noise-like gradient is
-    nearly orthogonal to it (random 784-d directions have cosines of about ±0.04).
+    Raising the loss means moving toward another class; a gradient that "sees" digits points the
+    way the other class differs from this one. The direction does not contain the image itself, so
+    a gradient cannot score by resembling the image (random 784-d directions: about ±0.03).
     """
-    if grad.shape != x.shape:
-        raise ValueError(f"grad {tuple(grad.shape)} and x {tuple(x.shape)} must have one shape")
-    toward = (means[target] - x).flatten(1)
-    return F.cosine_similarity(grad.flatten(1), toward, dim=1)
+    if grad.shape[0] != y.shape[0] or grad.shape[1:] != means.shape[1:]:
+        raise ValueError(f"grad {tuple(grad.shape)} must hold one image of the means' shape "
+                         f"{tuple(means.shape[1:])} per label ({len(y)})")
+    contrast = (means[target] - means[y]).flatten(1)
+    return F.cosine_similarity(grad.flatten(1), contrast, dim=1)
 
 
 def stroke_mask(x: Tensor, *, threshold: float = 0.1, grow: int = 1) -> Tensor:
@@ -67,13 +68,20 @@ def stroke_mask(x: Tensor, *, threshold: float = 0.1, grow: int = 1) -> Tensor:
     return on > 0
 
 
-def stroke_mass(grad: Tensor, x: Tensor, *, threshold: float = 0.1, grow: int = 1) -> Tensor:
-    """Per example: the share of the gradient's squared magnitude that lies on or next to the
-    strokes, divided by the share of pixels there (1 = no preference; higher = on the digit)."""
+def stroke_area(x: Tensor, *, threshold: float = 0.1, grow: int = 1) -> Tensor:
+    """Per example: the share of pixels on or next to the strokes — the ``stroke_fraction`` of a
+    gradient that does not care where the digit is (uniform noise scores about this)."""
+    return stroke_mask(x, threshold=threshold, grow=grow).flatten(1).float().mean(1)
+
+
+def stroke_fraction(grad: Tensor, x: Tensor, *, threshold: float = 0.1, grow: int = 1) -> Tensor:
+    """Per example: the share of the gradient's energy (Σ g²) on or next to the strokes, in [0, 1]:
+    ``stroke_area`` for a gradient that ignores the digit, 1 (the ceiling) for one entirely on it."""
+    if grad.shape != x.shape:
+        raise ValueError(f"grad {tuple(grad.shape)} and x {tuple(x.shape)} must have one shape")
     mask = stroke_mask(x, threshold=threshold, grow=grow).flatten(1).float()
     energy = grad.flatten(1).pow(2)
-    share = (energy * mask).sum(1) / energy.sum(1).clamp_min(1e-30)
-    return share / mask.mean(1).clamp_min(1e-12)
+    return (energy * mask).sum(1) / energy.sum(1).clamp_min(1e-30)
 
 
 def layer_output(model: nn.Sequential, x: Tensor, upto: int) -> Tensor:

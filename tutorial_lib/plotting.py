@@ -124,6 +124,15 @@ def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
     return ax.figure
 
 
+def reference_lines(ax: Axes, lines: Mapping[str, float]) -> Figure:
+    """Named horizontal reference lines (a floor, a ceiling) on existing axes, in the legend."""
+    for (label, y), style in zip(lines.items(), (":", "--", "-.")):
+        ax.axhline(y, color="0.4", ls=style, lw=1, label=label)
+    ax.legend(fontsize=7)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
 def mark_points(ax: Axes, points: Mapping[str, tuple[float, float]], *, marker: str = "*") -> Figure:
     """Single named points on existing axes (e.g. an honest number on a quick budget's curve); a
     point whose label starts with a curve's label takes that curve's colour."""
