@@ -112,3 +112,8 @@ def test_reference_lines_are_drawn_and_named_in_the_legend():
     flat = [line for line in fig.axes[0].lines if list(line.get_ydata()) in ([1.0, 1.0], [0.3, 0.3])]
     assert len(flat) == 2
     assert {"ceiling", "noise"} <= {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+    plotting.reference_lines(fig.axes[0], {"ε = 0.1": 0.1}, axis="x")
+    assert any(list(line.get_xdata()) == [0.1, 0.1] for line in fig.axes[0].lines)
+    import pytest
+    with pytest.raises(ValueError, match="axis"):
+        plotting.reference_lines(fig.axes[0], {}, axis="z")

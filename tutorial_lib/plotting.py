@@ -124,10 +124,14 @@ def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
     return ax.figure
 
 
-def reference_lines(ax: Axes, lines: Mapping[str, float]) -> Figure:
-    """Named horizontal reference lines (a floor, a ceiling) on existing axes, in the legend."""
-    for (label, y), style in zip(lines.items(), (":", "--", "-.")):
-        ax.axhline(y, color="0.4", ls=style, lw=1, label=label)
+def reference_lines(ax: Axes, lines: Mapping[str, float], *, axis: str = "y") -> Figure:
+    """Named reference lines on existing axes, in the legend: horizontal at values of y (a floor,
+    a ceiling), or vertical at values of x (``axis="x"``: a radius the text returns to)."""
+    if axis not in ("x", "y"):
+        raise ValueError(f'axis must be "x" or "y", got {axis!r}')
+    draw = ax.axvline if axis == "x" else ax.axhline
+    for (label, v), style in zip(lines.items(), (":", "--", "-.", (0, (1, 3)))):
+        draw(v, color="0.4", ls=style, lw=1, label=label)
     ax.legend(fontsize=7)
     ax.figure.tight_layout()
     return ax.figure
