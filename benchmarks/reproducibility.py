@@ -134,7 +134,7 @@ def measure_recorded_runs(target: Path) -> None:
     # tests/test_tradeoff.py: the cheapest Figure 1 point and one operating point
     rec = next(r for r in ex.load("figure1")["runs"]
                if (r["eps"], r["train_size"], r["seed"]) == (0.0, ex.FIG1_SIZES[0], 0))
-    fresh = ex.figure1_run("linf", 0.0, ex.FIG1_SIZES[0], 0)
+    fresh = ex.figure1_run("mnist", "linf", 0.0, ex.FIG1_SIZES[0], 0)
     out["figure1 point"] = rows([("clean", rec["clean"], fresh["clean"])])
     rec = next(p for p in ex.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
     xc, yc, xr, yr = ex.splits()["val"]

@@ -10,6 +10,11 @@ files are skipped, and each run is saved as soon as it ends).
                         TRADES at two β and PGD with half of each batch natural (Appendix B)
 
 Usage: python benchmarks/tradeoff_runs.py [figure1 | figure7 | points [NAME ...] | seconds REFERENCE.json]
+       python benchmarks/tradeoff_runs.py figure7 --worker DIR --claims DIR   (several processes share
+         the grid: each claims a run in the claims folder and saves its own runs in DIR; then)
+       python benchmarks/tradeoff_runs.py merge figure7|figure1|operating_points DIR*/NAME.json
+  (figure7: 47 of its 66 runs were recorded on an H100 by ten such workers in 325 s; each run
+  records its machine)
   (figure1 about 30 minutes on 2 cores; points: two single-threaded workers given disjoint NAMEs
   share the file — on a busy 2-core AMD EPYC they took 70 and 80 minutes; then `seconds` takes the
   training seconds from an idle machine's earlier record, see reference_seconds)
@@ -34,49 +39,97 @@ def _load(name: str, empty: dict) -> dict:
         return empty
 
 
-def figure1() -> None:
-    """Every (norm, eps, size) point, seed 0; standard training at 1% also with seeds 1 and 2."""
-    rec = _load("figure1", {"steps": ex.FIG1_STEPS, "runs": []})
-    done = {(r["norm"], r["eps"], r["train_size"], r["seed"]) for r in rec["runs"]}
-    for norm, eps in ex.FIG1_EPS:
-        for size in ex.FIG1_SIZES:
-            for seed in ((0, 1, 2) if size == ex.FIG1_SIZES[0] and eps == 0 else (0,)):
-                if (norm, eps, size, seed) in done:
-                    continue
-                r = ex.figure1_run(norm, eps, size, seed)
-                rec["runs"].append(r)
-                ex.save("figure1", rec, command="python benchmarks/tradeoff_runs.py figure1")
-                print(f"figure1 {norm} {eps} {size:6d} seed {seed}: clean {r['clean']:.4f} "
-                      f"in {r['train_seconds']:.0f} s", flush=True)
+FIG1_KEY = ("dataset", "norm", "eps", "train_size", "seed")
+FIG7_KEY = ("dataset", "norm", "eps", "seed", "natural_fraction")
 
 
-def figure7() -> None:
-    """Every point of ``experiments.figure7_keys``; each saved as it ends (resumable)."""
-    rec = _load("figure7", {"steps": ex.FIG1_STEPS, "runs": []})
-    key = lambda r: (r["dataset"], r["norm"], r["eps"], r["seed"], r["natural_fraction"])  # noqa: E731
-    done = {key(r) for r in rec["runs"]}
-    for k in ex.figure7_keys():
-        if k in done:
+def run_grid(name: str, keys: list[tuple], run, key_fields: tuple[str, ...], *,
+             worker: Path | None = None, claims: Path | None = None) -> None:
+    """Run every key not yet in the record ``name``, saving after each run (resumable). With
+    ``worker`` and ``claims`` (folders), several processes share the grid: each claims a key by
+    creating a file in ``claims`` and saves its own runs to ``worker``; ``merge`` joins them."""
+    folder = worker or ex.RESULTS_DIR
+    rec = _load(name, {"steps": ex.FIG1_STEPS, "runs": []})   # the runs already recorded
+    done = {tuple(r[f] for f in key_fields) for r in rec["runs"]}
+    if worker is not None:
+        rec = {"steps": ex.FIG1_STEPS, "runs": []}
+    for k in keys:
+        if k in done or (claims is not None and not _claim(claims, k)):
             continue
-        r = ex.figure7_run(*k)
+        r = run(*k)
         rec["runs"].append(r)
-        ex.save("figure7", rec, command="python benchmarks/tradeoff_runs.py figure7")
-        print(f"figure7 {k}: clean {r['clean']:.4f} in {r['train_seconds']:.0f} s", flush=True)
+        ex.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name}", folder=folder)
+        extra = f", robust {r['robust']:.3f}" if "robust" in r else ""
+        print(f"{name} {k}: clean {r['clean']:.4f}{extra} in {r['train_seconds']:.0f} s", flush=True)
 
 
-def points(names: list[str] | None = None) -> None:
+def _claim(claims: Path, key: tuple) -> bool:
+    """True for the one process that creates ``key``'s claim file first."""
+    claims.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(claims / "_".join(map(str, key)), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        return False
+
+
+def merge(name: str, key_fields: tuple[str, ...], parts: list[Path]) -> None:
+    """Add the runs of workers' records (``run_grid(worker=...)``) to the record ``name``; each
+    run keeps the hardware it ran on, and a key already recorded is not replaced."""
+    rec = _load(name, {"steps": ex.FIG1_STEPS, "runs": []})
+    done = {tuple(r[f] for f in key_fields) for r in rec["runs"]}
+    for part in parts:
+        for r in json.loads(part.read_text())["runs"]:
+            if tuple(r[f] for f in key_fields) not in done:
+                rec["runs"].append(r)
+                done.add(tuple(r[f] for f in key_fields))
+    ex.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name} (workers merged)")
+    print(f"{name}: {len(rec['runs'])} runs recorded")
+
+
+def figure1(**workers) -> None:
+    """Every Figure 1 point (``experiments.figure1_keys``), each saved as it ends."""
+    run_grid("figure1", ex.figure1_keys(), ex.figure1_run, FIG1_KEY, **workers)
+
+
+def figure7(**workers) -> None:
+    """Every Figure 7 point (``experiments.figure7_keys``), each saved as it ends."""
+    run_grid("figure7", ex.figure7_keys(), ex.figure7_run, FIG7_KEY, **workers)
+
+
+def points(names: list[str] | None = None, *, worker: Path | None = None,
+           claims: Path | None = None) -> None:
     """Measure the zoo's MNIST models; train and measure the extra recipes (or only ``names``).
-    Each point is merged into the file as it ends, so two workers may share the file."""
+    Each point is merged into the file as it ends; with ``worker`` and ``claims``, processes
+    share the list as in ``run_grid`` and ``merge operating_points`` joins their files."""
+    folder = worker or ex.RESULTS_DIR
     todo = names or [*ex.ZOO_POINTS, *ex.EXTRA_POINTS]
+    recorded = {p["name"] for p in _load("operating_points", {"points": []})["points"]}
     for name in todo:
-        if name in {p["name"] for p in _load("operating_points", {"points": []})["points"]}:
+        if name in recorded or (claims is not None and not _claim(claims, (name,))):
             continue
         point = ex.point_run(name)
-        rec = _load("operating_points", {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET,
-                                         "points": []})
+        point["hardware"] = ex.hardware()
+        try:
+            rec = ex.load("operating_points", folder)
+        except KeyError:
+            rec = {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET, "points": []}
         rec["points"] = sorted([*rec["points"], point], key=lambda p: ORDER.index(p["name"]))
-        ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points")
+        ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points",
+                folder=folder)
         print(f"point {name}: {point['val']} flags {point['flags']['val']}", flush=True)
+
+
+def merge_points(parts: list[Path]) -> None:
+    """Join workers' operating-point files into the record (a point already there stays)."""
+    rec = _load("operating_points", {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET, "points": []})
+    have = {p["name"] for p in rec["points"]}
+    for part in parts:
+        rec["points"] += [p for p in json.loads(part.read_text())["points"] if p["name"] not in have]
+        have = {p["name"] for p in rec["points"]}
+    rec["points"] = sorted(rec["points"], key=lambda p: ORDER.index(p["name"]))
+    ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points (workers merged)")
+    print(f"operating_points: {len(rec['points'])} points recorded")
 
 
 ORDER = [*ex.ZOO_POINTS, *ex.EXTRA_POINTS]
@@ -104,15 +157,32 @@ def reference_seconds(reference: str) -> None:
     ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points, then seconds REF")
 
 
+def _options(args: list[str]) -> tuple[list[str], dict[str, Path]]:
+    """Split ``--worker DIR --claims DIR`` from the other arguments."""
+    opts, rest, it = {}, [], iter(args)
+    for a in it:
+        if a in ("--worker", "--claims"):
+            opts[a[2:]] = Path(next(it))
+        else:
+            rest.append(a)
+    return rest, opts
+
+
 if __name__ == "__main__":
     t0 = time.perf_counter()
-    stage, names = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else (None, [])
+    stage, (names, opts) = (sys.argv[1] if len(sys.argv) > 1 else None), _options(sys.argv[2:])
     if stage in (None, "figure1"):
-        figure1()
+        figure1(**opts)
     if stage in (None, "figure7"):
-        figure7()
+        figure7(**opts)
     if stage in (None, "points"):
-        points(names)
+        points(names, **opts)
     if stage == "seconds":
         reference_seconds(names[0])
+    if stage == "merge":
+        fields = {"figure1": FIG1_KEY, "figure7": FIG7_KEY}
+        if names[0] == "operating_points":
+            merge_points([Path(n) for n in names[1:]])
+        else:
+            merge(names[0], fields[names[0]], [Path(n) for n in names[1:]])
     print(f"done in {time.perf_counter() - t0:.0f} s")

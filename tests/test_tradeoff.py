@@ -90,9 +90,29 @@ def test_recorded_figure1_point_is_reproduced():
     """Re-train the cheapest recorded point (standard training on 1% of MNIST, seed 0)."""
     rec = next(r for r in ex.load("figure1")["runs"]
                if (r["eps"], r["train_size"], r["seed"]) == (0.0, ex.FIG1_SIZES[0], 0))
-    fresh = ex.figure1_run("linf", 0.0, ex.FIG1_SIZES[0], 0)
+    fresh = ex.figure1_run("mnist", "linf", 0.0, ex.FIG1_SIZES[0], 0)
     assert TrainConfig(**fresh["config"]) == TrainConfig(**rec["config"])
     assert fresh["clean"] == pytest.approx(rec["clean"], abs=0.005)
+
+
+def test_figure7_record_holds_every_point_of_the_grid_with_its_machine():
+    runs = ex.load("figure7")["runs"]
+    keys = [(r["dataset"], r["norm"], r["eps"], r["seed"], r["natural_fraction"]) for r in runs]
+    assert sorted(keys) == sorted(ex.figure7_keys())
+    for r in runs:
+        assert TrainConfig(**r["config"]) == ex.figure7_config(*keys[runs.index(r)])
+        assert r["hardware"] and 0.5 < r["clean"] <= 1.0
+
+
+def test_a_gpu_recorded_figure7_point_is_reproduced_on_the_cpu_within_seed_noise():
+    """Fashion-MNIST standard training (recorded on a GPU) retrained here: a CPU run is one more
+    draw of the same recipe, so it must fall within three of the seeds' standard deviations."""
+    recs = [r for r in ex.load("figure7")["runs"] if (r["dataset"], r["eps"]) == ("fashion", 0.0)]
+    rec = next(r for r in recs if r["seed"] == 0)
+    assert "GPU" in rec["hardware"]
+    fresh = ex.figure7_run("fashion", "linf", 0.0, 0)
+    spread = torch.tensor([r["clean"] for r in recs]).std().item()
+    assert abs(fresh["clean"] - rec["clean"]) <= max(3 * spread, 0.002)
 
 
 def test_recorded_operating_point_of_a_zoo_model_is_reproduced():

@@ -246,29 +246,51 @@ def failure_run(name: str, *, seed: int) -> dict[str, Any]:
 
 
 # --- chapter 5: Figure 1 and the operating points ---------------------------------------------------
-FIG1_SIZES = (600, 3000, 12_000, 60_000)          # 1%, 5%, 20%, 100% of MNIST, class-balanced
-FIG1_EPS = (("linf", 0.0), ("linf", 0.1), ("linf", 0.3), ("l2", 2.0))
+FIG1_SIZES = (600, 3000, 12_000, 60_000)          # 1%, 5%, 20%, 100% of the training set, class-balanced
+FIG1_EPS = {"mnist": (("linf", 0.0), ("linf", 0.1), ("linf", 0.3), ("l2", 2.0)),
+            "fashion": (("linf", 0.0), ("linf", 0.05), ("linf", 0.1), ("l2", 1.0))}
+"""Figure 1's training threats per dataset (Fashion-MNIST's radii are smaller: THREAT_RADII)."""
 FIG1_STEPS = 2400                                 # optimiser steps per run, whatever the size
+FIG1_SEEDS = (0, 1, 2)
+FIG1_ROBUST_N = 500
+"""Robust accuracy of each adversarially trained Figure 1 model: ``honest_accuracy`` at its own
+training threat, on this many class-balanced test images (seed ``SUBSET_SEED``)."""
 
 
-def figure1_config(norm: str, eps: float, train_size: int, seed: int = 0) -> TrainConfig:
+def figure1_config(norm: str, eps: float, train_size: int, seed: int = 0,
+                   dataset: str = "mnist") -> TrainConfig:
     """The recipe of one Figure 1 point: the zoo's PGD-5 recipe with warm-up (standard training
     at eps = 0) for ``FIG1_STEPS`` steps of 100 images on a balanced subset of ``train_size``."""
     epochs = max(1, round(FIG1_STEPS * 100 / train_size))
-    size = None if train_size >= 60_000 else train_size  # 100%: all of MNIST (not quite balanced)
+    size = None if train_size >= 60_000 else train_size  # 100%: the whole training set
     if eps == 0:
-        return replace(STANDARD, epochs=epochs, train_size=size, seed=seed)
-    return replace(PGD5, norm=norm, eps=eps, epochs=epochs, train_size=size, seed=seed)
+        return replace(STANDARD, epochs=epochs, train_size=size, seed=seed, dataset=dataset)
+    return replace(PGD5, norm=norm, eps=eps, epochs=epochs, train_size=size, seed=seed,
+                   dataset=dataset)
 
 
-def figure1_run(norm: str, eps: float, train_size: int, seed: int = 0) -> dict[str, Any]:
-    """Train one Figure 1 point and measure its standard accuracy on all 10,000 test images."""
-    cfg = figure1_config(norm, eps, train_size, seed)
+def figure1_keys() -> list[tuple[str, str, float, int, int]]:
+    """Every (dataset, norm, eps, train_size, seed) of Figure 1: MNIST first, then Fashion-MNIST."""
+    return [(dataset, norm, eps, size, seed) for dataset, grid in FIG1_EPS.items()
+            for seed in FIG1_SEEDS for norm, eps in grid for size in FIG1_SIZES]
+
+
+def figure1_run(dataset: str, norm: str, eps: float, train_size: int, seed: int = 0, *,
+                robust_n: int = FIG1_ROBUST_N) -> dict[str, Any]:
+    """Train one Figure 1 point; its standard accuracy on all the test images and, for an
+    adversarially trained model, its honest robust accuracy at the training threat."""
+    cfg = figure1_config(norm, eps, train_size, seed, dataset)
     result = train(cfg)
-    x, y = load_dataset("mnist", "test")
-    return {"norm": norm, "eps": eps, "train_size": train_size, "seed": seed,
-            "clean": accuracy(result.model, (x, y)), "train_seconds": round(result.seconds, 1),
-            "config": asdict(cfg)}
+    x, y = load_dataset(dataset, "test")
+    run = {"dataset": dataset, "norm": norm, "eps": eps, "train_size": train_size, "seed": seed,
+           "clean": accuracy(result.model, (x, y)), "train_seconds": round(result.seconds, 1),
+           "hardware": hardware(), "config": asdict(cfg)}
+    if eps > 0:
+        h = honest_accuracy(result.model, balanced_subset(x, y, robust_n, seed=SUBSET_SEED),
+                            eps=eps, norm=norm, warn=False)
+        run.update(robust=h.accuracy, robust_gradient=h.gradient, robust_n=h.n,
+                   robust_flags=list(h.flags), robust_budget=h.budget)
+    return run
 
 
 # --- chapter 5: Figure 7 on equal budgets, with seeds -----------------------------------------------
@@ -285,7 +307,7 @@ def figure7_config(dataset: str, norm: str, eps: float, seed: int = 0,
                    natural_fraction: float = 0.0) -> TrainConfig:
     """One Figure 7 point: Figure 1's full-data recipe (``FIG1_STEPS`` steps of 100 images, the
     same for every ε) on ``dataset``, optionally with part of each batch natural."""
-    cfg = replace(figure1_config(norm, eps, 60_000, seed), dataset=dataset)
+    cfg = figure1_config(norm, eps, 60_000, seed, dataset)
     return replace(cfg, natural_fraction=natural_fraction) if eps > 0 else cfg
 
 
@@ -312,7 +334,7 @@ def figure7_run(dataset: str, norm: str, eps: float, seed: int = 0,
     x, y = load_dataset(dataset, "test")
     return {"dataset": dataset, "norm": norm, "eps": eps, "seed": seed,
             "natural_fraction": natural_fraction, "clean": accuracy(result.model, (x, y)),
-            "train_seconds": round(result.seconds, 1), "config": asdict(cfg)}
+            "train_seconds": round(result.seconds, 1), "hardware": hardware(), "config": asdict(cfg)}
 
 
 EXTRA_POINTS: dict[str, TrainConfig] = {

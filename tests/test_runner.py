@@ -1,0 +1,53 @@
+"""The recorded runner: several workers share a grid without running a key twice, and merge."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from tutorial_lib import experiments as ex
+
+SPEC = importlib.util.spec_from_file_location(
+    "tradeoff_runs", Path(__file__).resolve().parents[1] / "benchmarks" / "tradeoff_runs.py")
+runs = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(runs)
+
+FIELDS = ("dataset", "seed")
+
+
+def fake_run(dataset: str, seed: int) -> dict:
+    return {"dataset": dataset, "seed": seed, "clean": 0.5 + seed / 10, "train_seconds": 1.0}
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    monkeypatch.setattr(ex, "RESULTS_DIR", folder)
+    real_save, real_load = ex.save, ex.load
+    monkeypatch.setattr(ex, "save", lambda name, data, *, command, folder=folder:
+                        real_save(name, data, command=command, folder=folder))
+    monkeypatch.setattr(ex, "load", lambda name, folder=folder: real_load(name, folder))
+    return folder
+
+
+def test_workers_share_a_grid_and_merge_without_duplicates(results, tmp_path):
+    ex.save("grid", {"runs": [fake_run("mnist", 0)]}, command="earlier")
+    keys = [("mnist", s) for s in range(3)] + [("fashion", s) for s in range(3)]
+    claims = tmp_path / "claims"
+    for w in ("w0", "w1"):  # run one after the other: the second finds every key claimed
+        runs.run_grid("grid", keys, fake_run, FIELDS, worker=tmp_path / w, claims=claims)
+    part0 = json.loads((tmp_path / "w0" / "grid.json").read_text())["runs"]
+    assert len(part0) == 5 and not (tmp_path / "w1" / "grid.json").exists()
+    runs.merge("grid", FIELDS, [tmp_path / "w0" / "grid.json", tmp_path / "w0" / "grid.json"])
+    merged = ex.load("grid")["runs"]
+    assert sorted((r["dataset"], r["seed"]) for r in merged) == sorted(keys)
+
+
+def test_a_resumed_grid_skips_recorded_runs(results):
+    calls = []
+    run = lambda *k: calls.append(k) or fake_run(*k)  # noqa: E731
+    runs.run_grid("grid", [("mnist", 0), ("mnist", 1)], run, FIELDS)
+    runs.run_grid("grid", [("mnist", 0), ("mnist", 1), ("mnist", 2)], run, FIELDS)
+    assert calls == [("mnist", 0), ("mnist", 1), ("mnist", 2)]
+    assert len(ex.load("grid")["runs"]) == 3
