@@ -31,3 +31,18 @@ def test_a_drop_counts_only_beyond_the_noise():
     assert stats.exceeds_noise((1.0, 0.1), (0.5, 0.1)) and not stats.exceeds_noise((1.0, 0.3), (0.5, 0.3))
     with pytest.raises(ValueError):
         stats.first_drop([0.0], [(1.0, 0.1)])
+
+
+def test_difference_z_counts_standard_errors_of_the_difference():
+    assert stats.difference_z((99.0, 0.03), (99.1, 0.04)) == pytest.approx(2.0)
+    assert stats.difference_z((99.1, 0.04), (99.0, 0.03)) == pytest.approx(-2.0)
+    with pytest.raises(ValueError, match="no noise scale"):
+        stats.difference_z((1.0, 0.0), (2.0, 0.0))
+
+
+def test_a_steady_decline_needs_every_step_down_beyond_the_noise():
+    assert stats.steady_decline([(90.0, 0.1), (88.0, 0.2), (85.0, 0.2)])
+    assert not stats.steady_decline([(90.0, 0.1), (89.9, 0.2), (85.0, 0.2)])   # a step in the noise
+    assert not stats.steady_decline([(90.0, 0.1), (91.0, 0.1), (85.0, 0.2)])   # a rise
+    with pytest.raises(ValueError, match="at least two"):
+        stats.steady_decline([(90.0, 0.1)])

@@ -86,6 +86,36 @@ def test_half_natural_batches_train_on_clean_images_first():
         TrainConfig(method="pgd", eps=0.1, natural_fraction=1.0)
 
 
+def _counted(name, clean, rob, secs, n):
+    return tr.OperatingPoint(name, secs, {"clean": clean, "linf@0.3": rob},
+                             counts={"clean": 5000, "linf@0.3": n})
+
+
+def test_points_within_each_others_interval_are_tied_and_the_cheapest_wins():
+    pts = [_counted("best", 0.98, 0.90, 600, 300), _counted("close", 0.98, 0.88, 100, 300),
+           _counted("far", 0.98, 0.70, 50, 300)]
+    c = tr.choose(pts, tr.Need())
+    assert c.point.name == "close" and c.ties == ("best",) and "tied" in c.why
+    # with thirty times the images the intervals separate and the best number wins again
+    pts = [_counted("best", 0.98, 0.90, 600, 9000), _counted("close", 0.98, 0.88, 100, 9000)]
+    c = tr.choose(pts, tr.Need())
+    assert c.point.name == "best" and c.ties == ()
+
+
+def test_an_interval_needs_the_image_count_and_brackets_the_number():
+    p = _counted("a", 0.98, 0.90, 10, 300)
+    lo, hi = p.interval("linf@0.3")
+    assert lo < 0.90 < hi and hi - lo < 0.08
+    with pytest.raises(KeyError, match="no image count"):
+        _p("b", 0.98, 0.9, 10).interval("linf@0.3")
+
+
+def test_recorded_points_carry_the_image_counts_of_their_splits():
+    rec = ex.load("operating_points")
+    p = tr.load_points(rec)[0]
+    assert p.counts["clean"] == tr.CLEAN_N and p.counts["linf@0.2"] == rec["split_n"]
+
+
 def test_recorded_figure1_point_is_reproduced():
     """Re-train the cheapest recorded point (standard training on 1% of MNIST, seed 0)."""
     rec = next(r for r in ex.load("figure1")["runs"]

@@ -278,14 +278,15 @@ def figure1_keys() -> list[tuple[str, str, float, int, int]]:
 def figure1_run(dataset: str, norm: str, eps: float, train_size: int, seed: int = 0, *,
                 robust_n: int = FIG1_ROBUST_N) -> dict[str, Any]:
     """Train one Figure 1 point; its standard accuracy on all the test images and, for an
-    adversarially trained model, its honest robust accuracy at the training threat."""
+    adversarially trained model and ``robust_n`` > 0, its honest robust accuracy at the training
+    threat on ``robust_n`` balanced test images."""
     cfg = figure1_config(norm, eps, train_size, seed, dataset)
     result = train(cfg)
     x, y = load_dataset(dataset, "test")
     run = {"dataset": dataset, "norm": norm, "eps": eps, "train_size": train_size, "seed": seed,
            "clean": accuracy(result.model, (x, y)), "train_seconds": round(result.seconds, 1),
            "hardware": hardware(), "config": asdict(cfg)}
-    if eps > 0:
+    if eps > 0 and robust_n > 0:
         h = honest_accuracy(result.model, balanced_subset(x, y, robust_n, seed=SUBSET_SEED),
                             eps=eps, norm=norm, warn=False)
         run.update(robust=h.accuracy, robust_gradient=h.gradient, robust_n=h.n,

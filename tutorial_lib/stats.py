@@ -26,10 +26,26 @@ def wilson_interval(correct: int, n: int, *, z: float = 1.96) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def difference_z(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """How many standard errors of the difference ``b`` lies above ``a`` (negative: below), for two
+    independent (mean, standard error) pairs."""
+    se = math.hypot(a[1], b[1])
+    if se == 0:
+        raise ValueError("both standard errors are zero: the difference has no noise scale")
+    return (b[0] - a[0]) / se
+
+
 def exceeds_noise(a: tuple[float, float], b: tuple[float, float], *, z: float = 2.0) -> bool:
     """Whether two (mean, standard error) pairs differ by more than ``z`` standard errors of the
     difference (independent estimates)."""
     return abs(a[0] - b[0]) > z * math.hypot(a[1], b[1])
+
+
+def steady_decline(estimates: Sequence[tuple[float, float]], *, z: float = 2.0) -> bool:
+    """Whether every (mean, se) lies below the one before it by more than the noise."""
+    if len(estimates) < 2:
+        raise ValueError("a decline needs at least two (mean, se) estimates")
+    return all(b[0] < a[0] and exceeds_noise(a, b, z=z) for a, b in zip(estimates, estimates[1:]))
 
 
 def first_drop(levels: Sequence[float], estimates: Sequence[tuple[float, float]], *,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutorial_lib.stats import mean_se
+from tutorial_lib.stats import mean_se, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,15 @@ class OperatingPoint:
     recipe: dict[str, Any] = field(default_factory=dict)
     gradient: dict[str, dict[str, float]] = field(default_factory=dict)   # {"val": {threat: ...}}
     flags: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # {"val": {threat: [...]}}
+    counts: dict[str, int] = field(default_factory=dict)  # images behind each number, per split
+
+    def interval(self, key: str, split: str = "val") -> tuple[float, float]:
+        """The 95% Wilson interval of the number ``key`` on ``split`` (needs ``counts[key]``)."""
+        if key not in self.counts:
+            raise KeyError(f"operating point {self.name!r} has no image count for {key!r}, so no "
+                           f"interval; counts are known for {sorted(self.counts)}")
+        n = self.counts[key]
+        return wilson_interval(round(getattr(self, split)[key] * n), n)
 
     def flagged(self, key: str, split: str = "val") -> tuple[str, ...]:
         """The masking flags raised on this point's number at threat ``key`` (none: ``()``)."""
@@ -63,6 +72,7 @@ class Choice:
     point: OperatingPoint | None
     why: str
     binding: tuple[str, ...] = ()     # the constraints that rule out the rest (or everything)
+    ties: tuple[str, ...] = ()        # other feasible points statistically tied with the choice
 
 
 def _value(p: OperatingPoint, key: str) -> float:
@@ -91,6 +101,9 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
     threat carries a gradient-masking flag is refused: its robustness is not known.
 
     Ties on the maximised number go to the cheaper training, then to the higher other accuracy.
+    When the points carry image counts, a tie is statistical: every feasible point whose 95%
+    interval on the maximised number overlaps the top-scoring point's interval is tied with it,
+    and the cheapest of them is chosen (the others are listed in ``ties``).
     """
     if not points:
         raise ValueError("no operating points to choose from")
@@ -111,21 +124,38 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
                       + ("relaxing any one of these would: " if binding else "every point fails: ")
                       + "; ".join(failing), failing)
     main, other = (key, "clean") if need.maximise == "robust" else ("clean", key)
-    best = max(feasible, key=lambda p: (_value(p, main), -p.train_seconds, _value(p, other), p.name))
+    order = lambda p: (_value(p, main), -p.train_seconds, _value(p, other), p.name)  # noqa: E731
+    top = max(feasible, key=order)
+    tied = [top]
+    if all(main in p.counts for p in feasible):
+        low = top.interval(main)[0]
+        tied = [p for p in feasible if p.interval(main)[1] >= low]
+    best = max(tied, key=lambda p: (-p.train_seconds, _value(p, other), _value(p, main), p.name))
+    ties = tuple(p.name for p in sorted(tied, key=order, reverse=True) if p is not best)
     ruled_out = len(points) - len(feasible)
     masked = sum(bool(p.flagged(key)) for p in points)
     refused = f", {masked} of them for a masking flag" if masked else ""
-    why = (f"{best.name}: highest {main} ({_value(best, main):.2%}) among {len(feasible)} of "
+    lead = (f"highest {main} ({_value(best, main):.2%})" if not ties else
+            f"cheapest of {len(tied)} points tied on {main} (95% intervals overlapping the best, "
+            f"{top.name} {_value(top, main):.2%}; tied: {', '.join(ties)})")
+    why = (f"{best.name}: {lead} among {len(feasible)} of "
            f"{len(points)} points that meet the need ({ruled_out} ruled out{refused}); clean "
            f"{_value(best, 'clean'):.2%}, robust at {key} {_value(best, key):.2%}, "
            f"trained in {best.train_seconds:.0f} s")
-    return Choice(best, why)
+    return Choice(best, why, ties=ties)
+
+
+CLEAN_N = 5000
+"""Images behind each clean number of the recorded points (a half of the MNIST test set)."""
 
 
 def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:
-    """Operating points from the recorded file."""
+    """Operating points from the recorded file, with the image count behind each number: a half of
+    the test set for clean accuracy, ``split_n`` images for each robust one."""
+    def counts(p: dict[str, Any]) -> dict[str, int]:
+        return {k: CLEAN_N if k == "clean" else recorded["split_n"] for k in p["val"]}
     return [OperatingPoint(p["name"], p["train_seconds"], p["val"], p["test"], p.get("recipe", {}),
-                           p.get("gradient", {}), p.get("flags", {}))
+                           p.get("gradient", {}), p.get("flags", {}), counts(p))
             for p in recorded["points"]]
 
 
