@@ -73,3 +73,38 @@ def test_diversity_and_nearest_neighbour_measures(mnist_test):
     assert torch.allclose(d, torch.zeros(5), atol=1e-3)
     with pytest.raises(ValueError, match="at least two"):
         gen.mean_pairwise_distance(x[:1])
+
+
+def test_class_distance_is_zero_on_the_reference_and_grows_with_noise(mnist_test):
+    x, y = load_dataset("mnist", "train")
+    xr, yr = x[:3000], y[:3000]
+    assert torch.allclose(gen.class_distance(xr[:20], yr[:20], xr, yr, k=1), torch.zeros(20), atol=0.01)
+    real = gen.class_distance(mnist_test[0][:100], mnist_test[1][:100], xr, yr)
+    noise = torch.rand(100, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    noisy = gen.class_distance(noise, mnist_test[1][:100], xr, yr)
+    assert noisy.mean() > 2 * real.mean()          # noise is far from every class: penalised
+    # the wrong class is further than the right one, in pixels and in a feature space
+    wrong = (mnist_test[1][:100] + 1) % 10
+    assert gen.class_distance(mnist_test[0][:100], wrong, xr, yr).mean() > real.mean()
+    model = zoo.load("mnist_linf_0.3")
+    feats = lambda imgs: model[:8](imgs).detach()  # noqa: E731
+    assert (gen.class_distance(mnist_test[0][:100], wrong, xr, yr, features=feats).mean()
+            > gen.class_distance(mnist_test[0][:100], mnist_test[1][:100], xr, yr, features=feats).mean())
+    with pytest.raises(ValueError, match="matching"):
+        gen.class_distance(noise, mnist_test[1][:5], xr, yr)
+
+
+def test_a_cross_fade_passes_through_double_exposures_and_its_vote_switches(mnist_test):
+    x, y = load_dataset("mnist", "train")
+    xr, yr = x[:3000], y[:3000]
+    xs, ys = mnist_test
+    a, b = xs[ys == 1][:10], xs[ys == 0][:10]
+    path = gen.interpolate(a, b, n=5)
+    d = gen.path_class_distance(path, torch.ones(10, dtype=torch.long), torch.zeros(10, dtype=torch.long), xr, yr)
+    assert d.shape == (5, 10)
+    assert d[2].mean() > (d[0].mean() + d[-1].mean()) / 2   # the middle is less like a real digit
+    votes = torch.stack([gen.nearest_neighbour_labels(p, xr, yr) for p in path])
+    assert (gen.vote_switches(votes) >= 1).float().mean() > 0.8
+    assert gen.vote_switches(torch.tensor([[1, 1], [1, 2], [2, 2]])).tolist() == [1, 1]
+    with pytest.raises(ValueError, match="steps >= 2"):
+        gen.vote_switches(torch.tensor([1, 2]))

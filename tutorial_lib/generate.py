@@ -3,6 +3,7 @@ generation from seeds. Every image here comes out of the library's one ``pgd`` l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -107,3 +108,43 @@ def nearest_neighbour_labels(images: Tensor, reference: Tensor, labels: Tensor, 
         idx = torch.cdist(part.flatten(1), ref).topk(k, largest=False).indices
         out.append(labels[idx].mode(1).values)
     return torch.cat(out)
+
+
+def class_distance(images: Tensor, classes: Tensor, reference: Tensor, labels: Tensor, *,
+                   features: Callable[[Tensor], Tensor] = lambda x: x, k: int = 5) -> Tensor:
+    """Per image, the mean distance from its ``features`` to the ``k`` nearest reference images of
+    its own class (e.g. real training digits). Small means "like real digits of that class";
+    unlike the distance to the nearest image of *any* class, noise makes it larger, so it does not
+    reward noise. ``features``: a map into a feature space (default: pixels)."""
+    if len(images) != len(classes) or len(reference) != len(labels):
+        raise ValueError(f"got {len(images)} images for {len(classes)} classes and {len(reference)} "
+                         f"reference images for {len(labels)} labels; pass matching tensors")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    f_img, f_ref = features(images).flatten(1), features(reference).flatten(1)
+    out = torch.empty(len(images))
+    for c in classes.unique().tolist():
+        pool = f_ref[labels == c]
+        if len(pool) < k:
+            raise ValueError(f"class {c} has {len(pool)} reference images, fewer than k = {k}")
+        sel = classes == c
+        out[sel] = torch.cdist(f_img[sel], pool).topk(k, largest=False).values.mean(1).cpu()
+    return out
+
+
+def path_class_distance(path: Tensor, source: Tensor, target: Tensor, reference: Tensor,
+                        labels: Tensor, *, features: Callable[[Tensor], Tensor] = lambda x: x,
+                        k: int = 5) -> Tensor:
+    """For a batch of paths ``(steps, n, ...)`` (``interpolate``), the ``class_distance`` of each
+    image to the nearer of its path's two classes: low all along means every image on the path
+    looks like a real digit of one of them, high in the middle means a double exposure."""
+    return torch.stack([torch.minimum(
+        class_distance(p, source, reference, labels, features=features, k=k),
+        class_distance(p, target, reference, labels, features=features, k=k)) for p in path])
+
+
+def vote_switches(votes: Tensor) -> Tensor:
+    """Per path, how many times a judge's vote changes along it (``votes``: ``(steps, n)``)."""
+    if votes.ndim != 2 or len(votes) < 2:
+        raise ValueError(f"votes must be (steps >= 2, paths), got shape {tuple(votes.shape)}")
+    return (votes[1:] != votes[:-1]).sum(0)
