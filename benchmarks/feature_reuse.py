@@ -3,7 +3,7 @@ features of the robust (L∞ 0.3) or the standard zoo model, fine-tune the robus
 from scratch — on MNIST and on Fashion-MNIST (transfer), with 1,000 or all training images,
 over three seeds. Writes tutorial_lib/results/feature_reuse.json (chapter 6 plots it).
 
-Usage: python benchmarks/feature_reuse.py        (about 6 minutes on 2 cores)
+Usage: python benchmarks/feature_reuse.py        (resumable; about 6 minutes on 2 cores for all)
 """
 from __future__ import annotations
 
@@ -20,22 +20,31 @@ SEEDS = (0, 1, 2)
 
 
 def main() -> None:
-    """Run every (dataset, start, size, seed) and record the per-epoch histories."""
-    runs, t0 = [], time.perf_counter()
+    """Run every (dataset, start, size, seed) not yet recorded, saving after each (resumable)."""
+    try:
+        rec = experiments.load("feature_reuse")
+    except KeyError:
+        rec = {"runs": [], "total_seconds": 0.0}
+    done = {(r["dataset"], r["start"], r["train_size"], r["seed"]) for r in rec["runs"]}
     for dataset in ("mnist", "fashion"):
         for size, epochs in SIZES.items():
             for start in REUSE_STARTS:
                 for seed in SEEDS:
+                    if (dataset, start, size, seed) in done:
+                        continue
+                    t0 = time.perf_counter()
                     r = reuse_run(dataset, start, train_size=size, epochs=epochs, seed=seed)
+                    r.update(experiments.stamp())
                     last = r["history"][-1]
-                    print(f"{dataset:8} {str(size):5} {start:26} seed {seed}: clean {last['clean']:.4f} "
+                    print(f"{dataset:8} {str(size):5} {start:30} seed {seed}: clean {last['clean']:.4f} "
                           f"robust {last['robust']:.4f} in {last['train_seconds']:.1f} s", flush=True)
-                    runs.append(r)
-    experiments.save("feature_reuse", {
-        "sizes": {str(k): v for k, v in SIZES.items()}, "seeds": list(SEEDS),
-        "starts": {k: dict(v) for k, v in REUSE_STARTS.items()}, "runs": runs,
-        "total_seconds": round(time.perf_counter() - t0, 1)},
-        command="python benchmarks/feature_reuse.py")
+                    rec["runs"].append(r)
+                    rec.update({"sizes": {str(k): v for k, v in SIZES.items()}, "seeds": list(SEEDS),
+                                "starts": {k: dict(v) for k, v in REUSE_STARTS.items()},
+                                "total_seconds": round(rec["total_seconds"] + time.perf_counter() - t0, 1)})
+                    experiments.save("feature_reuse", {k: v for k, v in rec.items()
+                                                       if k not in ("command", "hardware")},
+                                     command="python benchmarks/feature_reuse.py")
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def points(names: list[str] | None = None, *, worker: Path | None = None,
         if name in recorded or (claims is not None and not _claim(claims, (name,))):
             continue
         point = ex.point_run(name)
-        point["hardware"] = ex.hardware()
+        point.update(ex.stamp())
         try:
             rec = ex.load("operating_points", folder)
         except KeyError:

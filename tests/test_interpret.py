@@ -92,6 +92,13 @@ def test_initial_model_copies_and_freezes_the_requested_layers():
         TrainConfig(freeze=2)
 
 
+def test_feature_reuse_record_holds_every_start_size_and_seed():
+    runs = experiments.load("feature_reuse")["runs"]
+    keys = {(r["dataset"], r["start"], r["train_size"], r["seed"]) for r in runs}
+    assert len(keys) == len(runs) == 2 * len(experiments.REUSE_STARTS) * 2 * 3
+    assert {r["start"] for r in runs} == set(experiments.REUSE_STARTS) and all(r.get("hardware") for r in runs)
+
+
 def test_recorded_feature_reuse_point_is_reproduced():
     """Re-run one recorded run (Fashion-MNIST, frozen robust features, 1,000 images, seed 0)."""
     rec = next(r for r in experiments.load("feature_reuse")["runs"]

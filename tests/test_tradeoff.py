@@ -134,6 +134,15 @@ def test_figure7_record_holds_every_point_of_the_grid_with_its_machine():
         assert r["hardware"] and 0.5 < r["clean"] <= 1.0
 
 
+def test_figure1_record_holds_every_mnist_point_with_three_seeds_and_its_machine():
+    runs = ex.load("figure1")["runs"]
+    keys = [(r["dataset"], r["norm"], r["eps"], r["train_size"], r["seed"]) for r in runs]
+    assert sorted(keys) == sorted(k for k in ex.figure1_keys() if k[0] == "mnist")
+    for r, k in zip(runs, keys):
+        assert TrainConfig(**r["config"]) == ex.figure1_config(k[1], k[2], k[3], k[4], k[0])
+        assert r["hardware"]
+
+
 def test_a_gpu_recorded_figure7_point_is_reproduced_on_the_cpu_within_seed_noise():
     """Fashion-MNIST standard training (recorded on a GPU) retrained here: a CPU run is one more
     draw of the same recipe, so it must fall within three of the seeds' standard deviations."""

@@ -29,9 +29,11 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 # --- the record: provenance, saving and loading ---------------------------------------------------
-def stamp(command: str) -> dict[str, str]:
-    """The provenance every record carries: the command that made it and this machine."""
-    return {"command": command, "hardware": hardware()}
+def stamp(command: str | None = None) -> dict[str, str]:
+    """The provenance every record carries: the command that made it and this machine (for one
+    run of a grid recorded on several machines: this machine alone)."""
+    machine = {"hardware": hardware()}
+    return machine if command is None else {"command": command, **machine}
 
 
 def save(name: str, data: dict[str, Any], *, command: str, folder: Path = RESULTS_DIR
@@ -285,7 +287,7 @@ def figure1_run(dataset: str, norm: str, eps: float, train_size: int, seed: int 
     x, y = load_dataset(dataset, "test")
     run = {"dataset": dataset, "norm": norm, "eps": eps, "train_size": train_size, "seed": seed,
            "clean": accuracy(result.model, (x, y)), "train_seconds": round(result.seconds, 1),
-           "hardware": hardware(), "config": asdict(cfg)}
+           **stamp(), "config": asdict(cfg)}
     if eps > 0 and robust_n > 0:
         h = honest_accuracy(result.model, balanced_subset(x, y, robust_n, seed=SUBSET_SEED),
                             eps=eps, norm=norm, warn=False)
@@ -335,7 +337,7 @@ def figure7_run(dataset: str, norm: str, eps: float, seed: int = 0,
     x, y = load_dataset(dataset, "test")
     return {"dataset": dataset, "norm": norm, "eps": eps, "seed": seed,
             "natural_fraction": natural_fraction, "clean": accuracy(result.model, (x, y)),
-            "train_seconds": round(result.seconds, 1), "hardware": hardware(), "config": asdict(cfg)}
+            "train_seconds": round(result.seconds, 1), **stamp(), "config": asdict(cfg)}
 
 
 EXTRA_POINTS: dict[str, TrainConfig] = {
@@ -404,9 +406,15 @@ REUSE_STARTS: dict[str, dict[str, Any]] = {
     "frozen robust features": {"init_from": "mnist_linf_0.3", "init_layers": FEATURE_LAYERS,
                                "freeze": FEATURE_LAYERS},
     "fine-tuned robust features": {"init_from": "mnist_linf_0.3", "init_layers": FEATURE_LAYERS},
+    **{f"frozen {label} features": {"init_from": name, "init_layers": FEATURE_LAYERS,
+                                    "freeze": FEATURE_LAYERS}
+       for label, name in (("ℓ∞ 0.1", "mnist_linf_0.1"), ("ℓ2 1.0", "mnist_l2_1.0"),
+                           ("ℓ2 2.0", "mnist_l2_2.0"))},
 }
 """How a feature-reuse run starts: random weights, or a zoo model's feature layers (frozen or
-fine-tuned) under a freshly initialised classifier head."""
+fine-tuned) under a freshly initialised classifier head. "Robust features" are the ℓ∞ 0.3
+model's; the last three starts freeze the features of robust models at other radii and the
+other norm."""
 
 
 def reuse_config(dataset: str, start: str, *, train_size: int | None, epochs: int, seed: int

@@ -95,6 +95,33 @@ def pareto_front(points: list[OperatingPoint], key: str, *, cost: bool = True
     return sorted(front, key=lambda p: _value(p, "clean"))
 
 
+def _tied(feasible: list[OperatingPoint], main: str, other: str
+          ) -> tuple[OperatingPoint, list[OperatingPoint]]:
+    """The top point on ``main`` (ties broken by cost, then ``other``) and every point tied with
+    it: those whose 95% interval on ``main`` overlaps the top one's (just the top when the points
+    carry no image counts), best first."""
+    order = lambda p: (_value(p, main), -p.train_seconds, _value(p, other), p.name)  # noqa: E731
+    top = max(feasible, key=order)
+    if not all(main in p.counts for p in feasible):
+        return top, [top]
+    low = top.interval(main)[0]
+    return top, sorted((p for p in feasible if p.interval(main)[1] >= low), key=order, reverse=True)
+
+
+def _why(best: OperatingPoint, top: OperatingPoint, ties: tuple[str, ...], main: str, key: str,
+         points: list[OperatingPoint], feasible: list[OperatingPoint]) -> str:
+    """The chooser's reason, in one sentence."""
+    ruled_out = len(points) - len(feasible)
+    masked = sum(bool(p.flagged(key)) for p in points)
+    refused = f", {masked} of them for a masking flag" if masked else ""
+    lead = (f"highest {main} ({_value(best, main):.2%})" if not ties else
+            f"cheapest of {len(ties) + 1} points tied on {main} (95% intervals overlapping the best, "
+            f"{top.name} {_value(top, main):.2%}; tied: {', '.join(ties)})")
+    return (f"{best.name}: {lead} among {len(feasible)} of {len(points)} points that meet the need "
+            f"({ruled_out} ruled out{refused}); clean {_value(best, 'clean'):.2%}, robust at {key} "
+            f"{_value(best, key):.2%}, trained in {best.train_seconds:.0f} s")
+
+
 def choose(points: list[OperatingPoint], need: Need) -> Choice:
     """The best operating point for ``need`` on the validation numbers, with the reason; or no
     point, naming the constraint(s) that rule every point out. A point whose number at the need's
@@ -124,24 +151,10 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
                       + ("relaxing any one of these would: " if binding else "every point fails: ")
                       + "; ".join(failing), failing)
     main, other = (key, "clean") if need.maximise == "robust" else ("clean", key)
-    order = lambda p: (_value(p, main), -p.train_seconds, _value(p, other), p.name)  # noqa: E731
-    top = max(feasible, key=order)
-    tied = [top]
-    if all(main in p.counts for p in feasible):
-        low = top.interval(main)[0]
-        tied = [p for p in feasible if p.interval(main)[1] >= low]
+    top, tied = _tied(feasible, main, other)
     best = max(tied, key=lambda p: (-p.train_seconds, _value(p, other), _value(p, main), p.name))
-    ties = tuple(p.name for p in sorted(tied, key=order, reverse=True) if p is not best)
-    ruled_out = len(points) - len(feasible)
-    masked = sum(bool(p.flagged(key)) for p in points)
-    refused = f", {masked} of them for a masking flag" if masked else ""
-    lead = (f"highest {main} ({_value(best, main):.2%})" if not ties else
-            f"cheapest of {len(tied)} points tied on {main} (95% intervals overlapping the best, "
-            f"{top.name} {_value(top, main):.2%}; tied: {', '.join(ties)})")
-    why = (f"{best.name}: {lead} among {len(feasible)} of "
-           f"{len(points)} points that meet the need ({ruled_out} ruled out{refused}); clean "
-           f"{_value(best, 'clean'):.2%}, robust at {key} {_value(best, key):.2%}, "
-           f"trained in {best.train_seconds:.0f} s")
+    ties = tuple(p.name for p in tied if p is not best)
+    why = _why(best, top, ties, main, key, points, feasible)
     return Choice(best, why, ties=ties)
 
 
