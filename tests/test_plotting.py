@@ -117,3 +117,15 @@ def test_reference_lines_are_drawn_and_named_in_the_legend():
     import pytest
     with pytest.raises(ValueError, match="axis"):
         plotting.reference_lines(fig.axes[0], {}, axis="z")
+
+
+def test_operating_points_draw_each_robust_interval_when_counts_are_known():
+    pts = [OperatingPoint("a", 10, {"clean": 0.99, "linf@0.1": 0.5}, counts={"clean": 5000, "linf@0.1": 300}),
+           OperatingPoint("b", 90, {"clean": 0.98, "linf@0.1": 0.8}, counts={"clean": 5000, "linf@0.1": 300})]
+    ax = plotting.operating_points(pts, "linf@0.1").axes[0]
+    bars = [c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]
+    assert len(bars) == 2
+    segment = bars[1].lines[2][0].get_segments()[0]          # b's horizontal bar, in percent
+    assert segment[0][0] < 80 < segment[1][0] and segment[1][0] - segment[0][0] < 10
+    assert not [c for c in plotting.operating_points([OperatingPoint("c", 1, {"clean": 0.9, "linf@0.1": 0.5})],
+                                                     "linf@0.1").axes[0].containers]

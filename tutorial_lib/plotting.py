@@ -289,13 +289,18 @@ def ball_step_panels(panels: Sequence[dict]) -> Figure:
 def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Sequence[str] = (),
                      chosen: str | None = None, xlabel: str = "", ax: Axes | None = None) -> Figure:
     """Operating points (validation numbers) as clean against robust accuracy at threat ``key``
-    (marker area ∝ training time); the Pareto front joined by a line, the chosen point ringed."""
+    (marker area ∝ training time), with each robust number's 95% interval as a grey bar when the
+    points carry image counts; the Pareto front joined by a line, the chosen point ringed."""
     ax = _axes(ax, (6, 4))
     robust = [100 * p.val[key] for p in points]
     clean = [100 * p.val["clean"] for p in points]
     top = max(p.train_seconds for p in points)
     ax.scatter(robust, clean, s=[20 + 200 * p.train_seconds / top for p in points], alpha=0.6)
     for p, c, r in zip(points, clean, robust):
+        if key in p.counts:
+            lo, hi = p.interval(key)
+            ax.errorbar([r], [c], xerr=[[r - 100 * lo], [100 * hi - r]], fmt="none", ecolor="grey",
+                        lw=0.8, capsize=2)
         ax.annotate(p.name, (r, c), textcoords="offset points", xytext=(4, 3), fontsize=7)
     on_front = sorted((r, c) for p, c, r in zip(points, clean, robust) if p.name in front)
     if on_front:
@@ -305,6 +310,7 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
             ax.scatter([r], [c], s=300, facecolors="none", edgecolors="tab:red", lw=2,
                        label=f"chosen: {chosen}")
     ax.set_xlabel(xlabel or f"robust accuracy at {key} (%)"), ax.set_ylabel("clean accuracy (%)")
-    ax.legend(fontsize=8, loc="lower left")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower left")
     ax.figure.tight_layout()
     return ax.figure
