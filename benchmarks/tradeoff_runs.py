@@ -15,7 +15,7 @@ Usage: python benchmarks/tradeoff_runs.py [figure1 [--clean-only] | figure7 | po
        python benchmarks/tradeoff_runs.py merge figure7|figure1|operating_points DIR*/NAME.json
   (figure7: 47 of its 66 runs were recorded on an H100 by ten such workers in 325 s; each run
   records its machine)
-  (figure1 about 30 minutes on 2 cores; points: two single-threaded workers given disjoint NAMEs
+  (figure1: 48 MNIST runs, about 40 minutes on 2 cores with --clean-only; points: two single-threaded workers given disjoint NAMEs
   share the file — on a busy 2-core AMD EPYC they took 70 and 80 minutes; then `seconds` takes the
   training seconds from an idle machine's earlier record, see reference_seconds)
 """
@@ -73,18 +73,21 @@ def _claim(claims: Path, key: tuple) -> bool:
         return False
 
 
-def merge(name: str, key_fields: tuple[str, ...], parts: list[Path]) -> None:
-    """Add the runs of workers' records (``run_grid(worker=...)``) to the record ``name``; each
-    run keeps the hardware it ran on, and a key already recorded is not replaced."""
-    rec = _load(name, {"steps": ex.FIG1_STEPS, "runs": []})
-    done = {tuple(r[f] for f in key_fields) for r in rec["runs"]}
+def merge(name: str, key_fields: tuple[str, ...], parts: list[Path], *, items: str = "runs") -> None:
+    """Add the ``items`` of workers' records (``run_grid`` or ``points`` with ``worker=...``) to
+    the record ``name``; each keeps the hardware it ran on, and a key already recorded stays."""
+    rec = _load(name, {"steps": ex.FIG1_STEPS, items: []} if items == "runs" else
+                {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET, items: []})
+    done = {tuple(r[f] for f in key_fields) for r in rec[items]}
     for part in parts:
-        for r in json.loads(part.read_text())["runs"]:
+        for r in json.loads(part.read_text())[items]:
             if tuple(r[f] for f in key_fields) not in done:
-                rec["runs"].append(r)
+                rec[items].append(r)
                 done.add(tuple(r[f] for f in key_fields))
+    if items == "points":
+        rec[items].sort(key=lambda p: ORDER.index(p["name"]))
     ex.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name} (workers merged)")
-    print(f"{name}: {len(rec['runs'])} runs recorded")
+    print(f"{name}: {len(rec[items])} {items} recorded")
 
 
 def figure1(*, clean_only: bool = False, **workers) -> None:
@@ -120,18 +123,6 @@ def points(names: list[str] | None = None, *, worker: Path | None = None,
         ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points",
                 folder=folder)
         print(f"point {name}: {point['val']} flags {point['flags']['val']}", flush=True)
-
-
-def merge_points(parts: list[Path]) -> None:
-    """Join workers' operating-point files into the record (a point already there stays)."""
-    rec = _load("operating_points", {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET, "points": []})
-    have = {p["name"] for p in rec["points"]}
-    for part in parts:
-        rec["points"] += [p for p in json.loads(part.read_text())["points"] if p["name"] not in have]
-        have = {p["name"] for p in rec["points"]}
-    rec["points"] = sorted(rec["points"], key=lambda p: ORDER.index(p["name"]))
-    ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points (workers merged)")
-    print(f"operating_points: {len(rec['points'])} points recorded")
 
 
 ORDER = [*ex.ZOO_POINTS, *ex.EXTRA_POINTS]
@@ -184,9 +175,7 @@ if __name__ == "__main__":
     if stage == "seconds":
         reference_seconds(names[0])
     if stage == "merge":
-        fields = {"figure1": FIG1_KEY, "figure7": FIG7_KEY}
-        if names[0] == "operating_points":
-            merge_points([Path(n) for n in names[1:]])
-        else:
-            merge(names[0], fields[names[0]], [Path(n) for n in names[1:]])
+        fields = {"figure1": FIG1_KEY, "figure7": FIG7_KEY, "operating_points": ("name",)}
+        merge(names[0], fields[names[0]], [Path(n) for n in names[1:]],
+              items="points" if names[0] == "operating_points" else "runs")
     print(f"done in {time.perf_counter() - t0:.0f} s")

@@ -300,7 +300,7 @@ def figure1_run(dataset: str, norm: str, eps: float, train_size: int, seed: int 
 FIG7_EPS = {"mnist": {"linf": (0.0, 0.05, 0.1, 0.2, 0.3), "l2": (0.0, 0.5, 1.0, 2.0, 3.0)},
             "fashion": {"linf": (0.0, 0.025, 0.05, 0.1, 0.2), "l2": (0.0, 0.25, 0.5, 1.0, 2.0)}}
 """Figure 7's training radii per dataset and norm; 0 is standard training (one set of runs serves
-both norms). Fashion-MNIST's grid is smaller: its robust radii are (chapter 3's THREAT_RADII)."""
+both norms). Fashion-MNIST's grid is half MNIST's, as its robust radii are (``THREAT_RADII``)."""
 FIG7_SEEDS = (0, 1, 2)
 FIG7_HALF = 0.5
 """Appendix B's variant: half of each batch natural (run for the MNIST ℓ∞ grid)."""
