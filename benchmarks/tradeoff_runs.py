@@ -1,7 +1,8 @@
 """The runs behind chapter 5, recorded to tutorial_lib/results/ (resumable: finished runs in the
 files are skipped, and each run is saved as soon as it ends).
 
-  figure1.json          standard accuracy against training-set size, per training ε (Figure 1/6)
+  figure1.json          standard and honest robust accuracy against training-set size, per
+                        training ε, MNIST and Fashion-MNIST, three seeds (Figure 1/6 and the data cost)
   figure7.json          standard accuracy against the training ε on equal budgets, three seeds, for
                         MNIST (ℓ∞ and ℓ2, and ℓ∞ with half of each batch natural) and Fashion-MNIST
   operating_points.json clean and honest robust accuracy (strong_budget + Square Attack, with the
@@ -15,7 +16,9 @@ Usage: python benchmarks/tradeoff_runs.py [figure1 [--clean-only] | figure7 | po
        python benchmarks/tradeoff_runs.py merge figure7|figure1|operating_points DIR*/NAME.json
   (figure7: 47 of its 66 runs were recorded on an H100 by ten such workers in 325 s; each run
   records its machine)
-  (figure1: 48 MNIST runs, about 40 minutes on 2 cores with --clean-only; points: two single-threaded workers given disjoint NAMEs
+  (figure1: 96 runs, 72 of them recorded by such workers on an H100 (14 workers, about 14
+  minutes for 69 adversarial runs); on 2 CPU cores a standard run takes about 30 s, an adversarial
+  one with its robust evaluation about 4 minutes; points: two single-threaded workers given disjoint NAMEs
   share the file — on a busy 2-core AMD EPYC they took 70 and 80 minutes; then `seconds` takes the
   training seconds from an idle machine's earlier record, see reference_seconds)
 """
@@ -75,15 +78,18 @@ def _claim(claims: Path, key: tuple) -> bool:
 
 def merge(name: str, key_fields: tuple[str, ...], parts: list[Path], *, items: str = "runs") -> None:
     """Add the ``items`` of workers' records (``run_grid`` or ``points`` with ``worker=...``) to
-    the record ``name``; each keeps the hardware it ran on, and a key already recorded stays."""
+    the record ``name``; each keeps the hardware it ran on. A key already recorded stays, unless
+    the recorded run has no robust number and the new one has (a ``--clean-only`` run re-drawn
+    with its robust accuracy: the new run replaces it, so each run's numbers come from one model)."""
     rec = _load(name, {"steps": ex.FIG1_STEPS, items: []} if items == "runs" else
                 {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET, items: []})
-    done = {tuple(r[f] for f in key_fields) for r in rec[items]}
+    key = lambda r: tuple(r[f] for f in key_fields)  # noqa: E731
     for part in parts:
         for r in json.loads(part.read_text())[items]:
-            if tuple(r[f] for f in key_fields) not in done:
-                rec[items].append(r)
-                done.add(tuple(r[f] for f in key_fields))
+            old = [q for q in rec[items] if key(q) == key(r)]
+            if old and ("robust" not in r or "robust" in old[0]):
+                continue
+            rec[items] = [q for q in rec[items] if key(q) != key(r)] + [r]
     if items == "points":
         rec[items].sort(key=lambda p: ORDER.index(p["name"]))
     ex.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name} (workers merged)")

@@ -51,3 +51,15 @@ def test_a_resumed_grid_skips_recorded_runs(results):
     runs.run_grid("grid", [("mnist", 0), ("mnist", 1), ("mnist", 2)], run, FIELDS)
     assert calls == [("mnist", 0), ("mnist", 1), ("mnist", 2)]
     assert len(ex.load("grid")["runs"]) == 3
+
+
+def test_merge_replaces_a_clean_only_run_by_one_with_a_robust_number(results, tmp_path):
+    ex.save("grid", {"runs": [fake_run("mnist", 0), fake_run("mnist", 1)]}, command="earlier")
+    redrawn = {**fake_run("mnist", 0), "clean": 0.9, "robust": 0.7}
+    ex.save("grid", {"runs": [redrawn, {**fake_run("mnist", 1), "clean": 0.1}]}, command="w",
+            folder=tmp_path / "w0")
+    runs.merge("grid", FIELDS, [tmp_path / "w0" / "grid.json"])
+    merged = {r["seed"]: r for r in ex.load("grid")["runs"]}
+    assert merged[0]["robust"] == 0.7 and merged[0]["clean"] == 0.9  # one model's numbers
+    assert merged[1]["clean"] == 0.6                                  # no robust number: kept
+    assert len(merged) == 2

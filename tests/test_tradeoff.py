@@ -134,13 +134,16 @@ def test_figure7_record_holds_every_point_of_the_grid_with_its_machine():
         assert r["hardware"] and 0.5 < r["clean"] <= 1.0
 
 
-def test_figure1_record_holds_every_mnist_point_with_three_seeds_and_its_machine():
+def test_figure1_record_holds_every_point_with_its_machine_and_an_honest_robust_number():
     runs = ex.load("figure1")["runs"]
     keys = [(r["dataset"], r["norm"], r["eps"], r["train_size"], r["seed"]) for r in runs]
-    assert sorted(keys) == sorted(k for k in ex.figure1_keys() if k[0] == "mnist")
+    assert sorted(keys) == sorted(ex.figure1_keys())  # both datasets, three seeds per point
     for r, k in zip(runs, keys):
         assert TrainConfig(**r["config"]) == ex.figure1_config(k[1], k[2], k[3], k[4], k[0])
         assert r["hardware"]
+        if r["eps"] > 0:   # the data-cost panel: honest, unflagged, at the model's training threat
+            assert r["robust_n"] == ex.FIG1_ROBUST_N and r["robust_flags"] == []
+            assert r["robust"] <= r["robust_gradient"] and f"eps={r['eps']:g}, {r['norm']}" in r["robust_budget"]
 
 
 def test_a_gpu_recorded_figure7_point_is_reproduced_on_the_cpu_within_seed_noise():
@@ -175,6 +178,24 @@ def test_the_chooser_never_recommends_a_flagged_recorded_point():
         for min_clean in (0.0, 0.98):
             c = tr.choose(ops, tr.Need(norm=norm, eps=eps, min_clean=min_clean))
             assert c.point is None or not c.point.flagged(tr.threat(norm, eps))
+
+
+def test_accuracy_by_size_averages_seeds_per_size_and_reads_robust_only_where_measured():
+    from tutorial_lib.tradeoff import accuracy_by_size
+    run = lambda ds, norm, eps, size, clean, **k: dict(dataset=ds, norm=norm, eps=eps,  # noqa: E731
+                                                        train_size=size, clean=clean, **k)
+    runs = [run("mnist", "linf", 0.0, 600, c) for c in (0.88, 0.90)] + \
+           [run("mnist", "linf", 0.0, 60000, c) for c in (0.99, 0.99)] + \
+           [run("mnist", "linf", 0.3, 600, c, robust=r) for c, r in ((0.95, 0.5), (0.93, 0.6))] + \
+           [run("fashion", "linf", 0.1, 600, 0.8, robust=0.4) for _ in range(2)]
+    clean = accuracy_by_size(runs, dataset="mnist")
+    assert list(clean) == [("standard", 0.0), ("linf", 0.3)]  # standard first
+    assert list(clean[("standard", 0.0)]) == [600, 60000]
+    assert clean[("standard", 0.0)][600] == pytest.approx((89.0, 1.0))
+    robust = accuracy_by_size(runs, dataset="mnist", metric="robust")
+    assert list(robust) == [("linf", 0.3)] and robust[("linf", 0.3)][600] == pytest.approx((55.0, 5.0))
+    with pytest.raises(ValueError, match="no fashion runs with a 'clean' number"):
+        accuracy_by_size(runs[:6], dataset="fashion")
 
 
 def test_accuracy_by_eps_averages_seeds_and_starts_every_curve_at_standard_training():

@@ -158,6 +158,16 @@ def history_plot(runs: Sequence[dict], *, x: str, y: str, label: str, xlabel: st
     return line_plot(xs, ys, xlabel=xlabel, ylabel=ylabel, ax=ax)
 
 
+def size_curves(curves: Mapping[str, Mapping[int, tuple[float, float]]], *, ylabel: str,
+                title: str = "", ax: Axes | None = None) -> Figure:
+    """Figure 1's curves (``tradeoff.accuracy_by_size``, relabelled): mean against training-set
+    size on a log axis, with bars of two standard errors."""
+    return line_plot({k: list(v) for k, v in curves.items()},
+                     {k: [m for m, _ in v.values()] for k, v in curves.items()},
+                     yerr={k: [2 * se for _, se in v.values()] for k, v in curves.items()},
+                     logx=True, xlabel="training images", ylabel=ylabel, title=title, ax=ax)
+
+
 def failure_panels(by_run: Mapping[str, Sequence[dict]]) -> Figure:
     """Chapter 4's failure runs: a panel per recipe, clean (grey), FGSM (orange) and PGD-20 (blue)
     accuracy per epoch, one line style per seed, explained in one legend beside the panels."""

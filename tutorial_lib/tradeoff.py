@@ -172,6 +172,24 @@ def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:
             for p in recorded["points"]]
 
 
+def accuracy_by_size(runs: list[dict[str, Any]], *, dataset: str, metric: str = "clean"
+                     ) -> dict[tuple[str, float], dict[int, tuple[float, float]]]:
+    """Figure 1's curves from recorded runs: per training threat (``("standard", 0.0)`` for
+    standard training), per training-set size, (mean, standard error) over seeds of ``metric``
+    in % — ``"clean"``, or ``"robust"`` (each adversarial model at its own training threat)."""
+    curves: dict[tuple[str, float], dict[int, list[float]]] = {}
+    for r in runs:
+        if r["dataset"] != dataset or metric not in r:
+            continue
+        key = ("standard", 0.0) if r["eps"] == 0 else (r["norm"], r["eps"])
+        curves.setdefault(key, {}).setdefault(r["train_size"], []).append(100 * r[metric])
+    if not curves:
+        raise ValueError(f"no {dataset} runs with a {metric!r} number in the record; run "
+                         "`python benchmarks/tradeoff_runs.py figure1`")
+    order = sorted(curves, key=lambda k: (k[0] != "standard", k[0] != "linf", k[1]))
+    return {key: {size: mean_se(v) for size, v in sorted(curves[key].items())} for key in order}
+
+
 def accuracy_by_eps(runs: list[dict[str, Any]], *, dataset: str, norm: str,
                     natural_fraction: float = 0.0) -> list[tuple[float, float, float, int]]:
     """Figure 7's curve from recorded runs: per training ε, (ε, mean, standard error, seeds) of the
