@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tutorial_lib import experiments  # noqa: E402
+from tutorial_lib import course, experiments  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,10 +29,7 @@ def time_table(rec: dict) -> str:
 
 def with_time_table(page: str, rec: dict) -> str:
     """The guide's text with the table between its book_time markers replaced."""
-    start, end = "<!-- book_time:start -->", "<!-- book_time:end -->"
-    head, rest = page.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{time_table(rec)}\n{end}{tail}"
+    return course.with_table(page, "book_time", time_table(rec))
 
 
 def main() -> int:

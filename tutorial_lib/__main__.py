@@ -1,4 +1,4 @@
-"""Command line: ``python -m tutorial_lib {train,evaluate,zoo,student-edition} ...``, one function
+"""Command line: ``python -m tutorial_lib {train,evaluate,zoo,student-edition,guide} ...``, one function
 per subcommand."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import nn
 
-from tutorial_lib import experiments, zoo
+from tutorial_lib import course, experiments, zoo
 from tutorial_lib.attacks import pgd
 from tutorial_lib.checkpoint import load_model
 from tutorial_lib.data import load_dataset
@@ -102,6 +102,24 @@ def run_student_edition(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def guide_tables(book: Path) -> dict[str, str]:
+    """The instructor guide's generated tables: student time and exercises, by marker name (run
+    minutes from the recorded ``book_time``)."""
+    run = {r["chapter"]: r["seconds"] for r in experiments.load("book_time")["chapters"]}
+    rows = course.student_time(book, run)
+    return {"student_time": course.time_table(rows), "exercises": course.exercise_table(rows)}
+
+
+def run_guide(args: argparse.Namespace, argv: list[str]) -> int:
+    """``guide``: rewrite the instructor guide's generated tables from the chapters."""
+    page = args.guide.read_text()
+    for name, table in guide_tables(args.book).items():
+        page = course.with_table(page, name, table)
+    args.guide.write_text(page)
+    print(f"rewrote the student-time and exercise tables of {args.guide}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's options, each subcommand bound to its function."""
     p = argparse.ArgumentParser(prog="python -m tutorial_lib")
@@ -127,8 +145,11 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("student-edition", help="write every chapter without its worked solutions")
     st.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
     st.add_argument("--out", type=Path, default=Path("student_edition"), help="folder to write to")
+    g = sub.add_parser("guide", help="rewrite the instructor guide's student-time and exercise tables")
+    g.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
+    g.add_argument("--guide", type=Path, default=Path("book/instructor_guide.md"))
     for cmd, run in (("train", run_train), ("evaluate", run_evaluate), ("zoo", run_zoo),
-                     ("student-edition", run_student_edition)):
+                     ("student-edition", run_student_edition), ("guide", run_guide)):
         sub.choices[cmd].set_defaults(run=run)
     return p
 
