@@ -20,6 +20,7 @@ $(VENV)/.ready: requirements.txt pyproject.toml
 	touch $@
 
 book: setup
+	$(PY) -m tutorial_lib slides --out _slides    # the guide links one PDF deck per chapter
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo
 	@echo "The course is built. Open it in your browser:"

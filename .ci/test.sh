@@ -108,7 +108,8 @@ second_machine() {
 
 book() {
   interpreter_check "book build" "$PY"
-  rm -rf _build/html _build/jupyter_execute _build/.doctrees
+  rm -rf _build/html _build/jupyter_execute _build/.doctrees _slides
+  "$PY" -m tutorial_lib slides --out _slides | tail -n 1   # the instructor guide links these decks
   jupyter_book build . -W -n --keep-going -q 2>&1 | tail -n 5; test -f _build/html/book/index.html
 }
 

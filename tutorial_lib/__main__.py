@@ -1,8 +1,9 @@
-"""Command line: ``python -m tutorial_lib {train,evaluate,zoo,student-edition,guide} ...``, one function
+"""Command line: ``python -m tutorial_lib {train,evaluate,zoo,student-edition,guide,slides} ...``, one function
 per subcommand."""
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from dataclasses import fields
@@ -12,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from tutorial_lib import course, experiments, zoo
+from tutorial_lib import course, experiments, slides, zoo
 from tutorial_lib.attacks import pgd
 from tutorial_lib.checkpoint import load_model
 from tutorial_lib.data import load_dataset
@@ -120,6 +121,17 @@ def run_guide(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def run_slides(args: argparse.Namespace, argv: list[str]) -> int:
+    """``slides``: one PDF deck per chapter from its sections, equations, figures and claims."""
+    notebooks = sorted(args.book.glob("[0-9]*.ipynb"))
+    if not notebooks:
+        raise SystemExit(f"no chapters (NN_name.ipynb) in {args.book}; pass the course's book/ folder")
+    for path in notebooks:
+        deck = slides.deck(json.loads(path.read_text()))
+        print(slides.write_deck(deck, args.out / f"{path.stem}.pdf"), f"({len(deck)} slides)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's options, each subcommand bound to its function."""
     p = argparse.ArgumentParser(prog="python -m tutorial_lib")
@@ -148,8 +160,12 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("guide", help="rewrite the instructor guide's student-time and exercise tables")
     g.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
     g.add_argument("--guide", type=Path, default=Path("book/instructor_guide.md"))
+    sl = sub.add_parser("slides", help="write one PDF slide deck per chapter")
+    sl.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
+    sl.add_argument("--out", type=Path, default=Path("_slides"), help="folder to write to")
     for cmd, run in (("train", run_train), ("evaluate", run_evaluate), ("zoo", run_zoo),
-                     ("student-edition", run_student_edition), ("guide", run_guide)):
+                     ("student-edition", run_student_edition), ("guide", run_guide),
+                     ("slides", run_slides)):
         sub.choices[cmd].set_defaults(run=run)
     return p
 

@@ -1,0 +1,65 @@
+"""Slides copy what a chapter shows (sections, equations, figures, checked claims) and nothing else."""
+import base64
+import io
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from tutorial_lib import slides  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _png() -> bytes:
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _chapter(png: bytes) -> dict:
+    md = lambda s: {"cell_type": "markdown", "source": s}  # noqa: E731
+    code = lambda outputs: {"cell_type": "code", "source": "print(1)", "outputs": outputs}  # noqa: E731
+    return {"cells": [
+        md("# Chapter\n\nIntro."), md("## Attacks\n\n$$x' = \\operatorname{clip}(x + \\varepsilon)$$"),
+        code([{"output_type": "display_data", "data": {"image/png": base64.b64encode(png).decode()}}]),
+        code([{"output_type": "stream", "text": "accuracy 0.98\n✔ PGD beats FGSM at every ε.\n"}]),
+        md("## Exercises\n\n### Exercise 1 (`x-ex-a`)\n\nDo it.\n\n<details class=\"solution\">\nSECRET 42\n</details>\n"),
+        code([{"output_type": "stream", "text": "✔ a claim inside the exercises\n"}])]}
+
+
+def test_a_deck_holds_the_sections_equations_figures_and_checked_claims_only():
+    png = _png()
+    deck = slides.deck(_chapter(png))
+    assert [s.title for s in deck] == ["Chapter", "Attacks", "Attacks", "Attacks: checked claims"]
+    assert deck[0].lines == ["Attacks"]                                # exercises are not a section
+    assert deck[1].equations == ["x' = \\operatorname{clip}(x + \\varepsilon)"]
+    assert deck[2].image == png
+    assert deck[3].lines == ["✔ PGD beats FGSM at every ε."]           # claims, not other printed numbers
+    text = repr(deck)
+    assert "SECRET" not in text and "print(1)" not in text and "0.98" not in text
+
+
+def test_equations_are_rewritten_for_mathtext_or_left_off():
+    assert slides.mathtext(r"\lVert \delta \rVert_\infty \le \varepsilon") == r"$\| \delta \|_\infty \leq \varepsilon$"
+    assert slides.mathtext(r"\begin{cases} a \\ b \end{cases}") is None
+
+
+def test_a_deck_is_written_as_a_pdf_with_one_page_per_slide(tmp_path):
+    deck = slides.deck(_chapter(_png()))
+    path = slides.write_deck(deck, tmp_path / "decks" / "01.pdf")
+    pages = re.findall(rb"/Type\s*/Page\b", path.read_bytes())
+    assert path.read_bytes().startswith(b"%PDF") and len(pages) == len(deck)
+    assert list(path.parent.iterdir()) == [path]                      # no temporary file left
+
+
+def test_the_instructor_guide_links_a_deck_for_every_chapter():
+    guide = (REPO / "book" / "instructor_guide.md").read_text()
+    for chapter in sorted((REPO / "book").glob("[0-9]*.ipynb")):
+        assert f"(../_slides/{chapter.stem}.pdf)" in guide
