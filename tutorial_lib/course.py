@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tutorial_lib.edition import EXERCISE, SOLUTION
+from tutorial_lib.grading import CHECKS
 
 READING_WPM = 100
 """Words of prose a student reads per minute in a technical text with equations (a careful
@@ -112,12 +113,14 @@ def time_table(rows: list[dict[str, Any]]) -> str:
 
 
 def exercise_table(rows: list[dict[str, Any]]) -> str:
-    """The guide's table of every exercise: chapter, kind, difficulty and expected minutes."""
-    lines = ["| exercise | chapter | kind | difficulty | minutes |", "|---|---|---|---|---:|"]
+    """The guide's table of every exercise: chapter, kind, difficulty, expected minutes, and
+    whether ``grading.check`` has an automatic check for it."""
+    lines = ["| exercise | chapter | kind | difficulty | minutes | automatic check |", "|---|---|---|---|---:|---|"]
     for r in rows:
         for label in r["exercises"]:
             e = EXERCISES[label]
-            lines.append(f"| `{label}` | {r['chapter']} | {e.kind} | {'★' * e.difficulty} | {e.minutes} |")
+            lines.append(f"| `{label}` | {r['chapter']} | {e.kind} | {'★' * e.difficulty} | {e.minutes} "
+                         f"| {'yes' if label in CHECKS else ''} |")
     return "\n".join(lines)
 
 

@@ -333,6 +333,25 @@ class TrainingCollapsed(RuntimeError):
     """Robust accuracy on the held-out check fell sharply: catastrophic overfitting."""
 
 
+COLLAPSE_FLOOR = 0.2
+"""The collapse rule arms once the check's best accuracy exceeds this."""
+
+
+def collapsed(best: float, acc: float, ratio: float = 0.5) -> bool:
+    """The collapse rule: the check fell below ``ratio`` times its best so far (once armed)."""
+    return best > COLLAPSE_FLOOR and acc < ratio * best
+
+
+def collapse_epoch(values: list[float], *, ratio: float = 0.5) -> int | None:
+    """The first epoch (from 1) at which the collapse rule fires on a curve, or None."""
+    best = 0.0
+    for epoch, acc in enumerate(values, 1):
+        if collapsed(best, acc, ratio):
+            return epoch
+        best = max(best, acc)
+    return None
+
+
 def robust_check(x: Tensor, y: Tensor, *, eps: float, norm: str = "linf", steps: int = 10,
                  collapse_ratio: float = 0.5) -> Callable[[nn.Module], dict[str, float]]:
     """An ``on_epoch_end`` hook: PGD-``steps`` accuracy on held-out images after every epoch.
@@ -346,7 +365,7 @@ def robust_check(x: Tensor, y: Tensor, *, eps: float, norm: str = "linf", steps:
     def check(model: nn.Module) -> dict[str, float]:
         nonlocal best
         acc = robust_accuracy(model, (x, y), attack=pgd_budget(eps, norm, steps=steps)).accuracy
-        if best > 0.2 and acc < collapse_ratio * best:
+        if collapsed(best, acc, collapse_ratio):
             raise TrainingCollapsed(
                 f"PGD-{steps} accuracy on the check set fell from {best:.1%} to {acc:.1%}: "
                 "catastrophic overfitting. Resume from the checkpoint (last good epoch) with a "

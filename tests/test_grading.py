@@ -1,0 +1,57 @@
+"""Each exercise check accepts the worked solution's answer and rejects a wrong one."""
+import pytest
+
+from tutorial_lib import experiments, grading, toy
+from tutorial_lib.stats import wilson_interval
+
+
+def test_equal_budget_epochs_accepts_the_solution_and_rejects_another_count(capsys):
+    runs = {r["method"]: r for r in experiments.load("training_cost")["runs"]}
+    E = round(4 * runs["PGD-10"]["seconds_per_epoch"] / runs["FGSM-RS"]["seconds_per_epoch"])  # the solution
+    assert grading.check("train-ex-steps-vs-epochs", E)
+    assert not grading.check("train-ex-steps-vs-epochs", 4)
+    assert "✘ train-ex-steps-vs-epochs: not yet" in capsys.readouterr().out
+
+
+def _stopped_at(values, ratio=0.5):  # the worked solution's rule
+    best = 0.0
+    for epoch, v in enumerate(values, 1):
+        if best > 0.2 and v < ratio * best:
+            return epoch
+        best = max(best, v)
+    return None
+
+
+def test_collapse_epochs_accepts_the_solution_and_rejects_a_changed_or_missing_entry():
+    runs = experiments.load("training_failures")["runs"]
+    answer = {(r["run"], r["seed"]): _stopped_at([h["robust"] for h in r["history"]]) for r in runs}
+    assert grading.check("train-ex-detect", answer)
+    first = next(iter(answer))
+    assert not grading.check("train-ex-detect", {**answer, first: 3 if answer[first] is None else None})
+    ok, hint = grading.collapse_epochs(dict(list(answer.items())[1:]))
+    assert not ok and f"each of the {len(answer)}" in hint
+
+
+def test_graded_feature_accepts_the_closed_forms_and_rejects_the_unchanged_95_percent():
+    dist = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
+    eps = 2 * dist.eta
+    solution = (toy.normal_cdf(1.645 - eps), toy.normal_cdf((dist.eta - eps) * dist.d ** 0.5))
+    assert grading.check("toy-ex-change-distribution", solution)
+    assert not grading.check("toy-ex-change-distribution", (0.95, solution[1]))
+
+
+def test_tie_breaking_images_accepts_the_solutions_search_and_rejects_the_recorded_count():
+    from tutorial_lib.tradeoff import load_points
+    points = {p.name: p for p in load_points(experiments.load("operating_points"))}
+    a = points["mnist_linf_0.3"].val["linf@0.2"]
+    b = points["half_natural_linf_0.3"].val["linf@0.2"]
+    hi_acc, lo_acc = max(a, b), min(a, b)
+    n = next(n for n in range(300, 100_001, 100)  # the worked solution's search, in steps of 100
+             if wilson_interval(round(hi_acc * n), n)[0] > wilson_interval(round(lo_acc * n), n)[1])
+    assert grading.check("tradeoff-ex-noise", n)
+    assert not grading.check("tradeoff-ex-noise", experiments.SPLIT_N)
+
+
+def test_an_exercise_without_a_check_is_named():
+    with pytest.raises(KeyError, match="no automatic check for 'toy-ex-proof'"):
+        grading.check("toy-ex-proof", "a proof")

@@ -1,0 +1,80 @@
+"""Checks a student runs in the notebook: is my answer to an exercise right, within tolerance?
+
+``check(label, answer)`` prints ✔ or ✘ with a hint that does not give the solution away, and
+returns whether the answer passed. Each check computes its reference from the library and the
+course's recorded runs, never from a stored answer. ``CHECKS`` lists the exercises that have one.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tutorial_lib import experiments, toy
+from tutorial_lib.stats import wilson_interval
+from tutorial_lib.tradeoff import load_points, threat
+from tutorial_lib.train import collapse_epoch
+
+Verdict = tuple[bool, str]
+
+
+def _close(answer: float, reference: float, tol: float, what: str) -> Verdict:
+    """Whether a number is within ``tol`` of the reference, and a hint that does not give it away."""
+    ok = abs(float(answer) - reference) <= tol
+    return ok, "" if ok else f"{what} is off by more than {tol:g}: recheck your computation"
+
+
+def equal_budget_epochs(answer: int) -> Verdict:
+    """``train-ex-steps-vs-epochs``: epochs of FGSM-RS that cost as much as 4 of PGD-10."""
+    runs = {r["method"]: r["seconds_per_epoch"] for r in experiments.load("training_cost")["runs"]}
+    return _close(answer, 4 * runs["PGD-10"] / runs["FGSM-RS"], 0.5,
+                  "E (use the cost table's seconds per epoch)")
+
+
+def collapse_epochs(answer: dict[tuple[str, int], int | None]) -> Verdict:
+    """``train-ex-detect``: {(run, seed): epoch the PGD collapse rule fires, or None} for every
+    recorded training-failure run."""
+    runs = experiments.load("training_failures")["runs"]
+    reference = {(r["run"], r["seed"]): collapse_epoch([h["robust"] for h in r["history"]]) for r in runs}
+    if set(answer) != set(reference):
+        return False, f"give an entry for each of the {len(reference)} recorded (run, seed) pairs"
+    wrong = sum(answer[k] != v for k, v in reference.items())
+    return wrong == 0, "" if not wrong else f"{wrong} of {len(reference)} entries differ: replay the rule epoch by epoch"
+
+
+def graded_feature(answer: tuple[float, float]) -> Verdict:
+    """``toy-ex-change-distribution``: robust accuracy of sign(x1) and of the averaging classifier
+    at ε = 2η, with x1 ~ N(μy, 1), μ = 1.645, on the chapter's distribution (η = 0.3, d = 100)."""
+    dist, mu = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100), 1.645
+    eps = 2 * dist.eta
+    sign_ok = _close(answer[0], toy.normal_cdf(mu - eps), 0.005, "sign(x1)'s robust accuracy")
+    avg_ok = _close(answer[1], toy.averaging_accuracy(dist, eps), 0.005, "the averaging classifier's")
+    return sign_ok[0] and avg_ok[0], " ".join(h for _, h in (sign_ok, avg_ok) if h)
+
+
+def tie_breaking_images(answer: int) -> Verdict:
+    """``tradeoff-ex-noise``: images per robust number for the recorded flagship and half-natural
+    ε = 0.3 points' validation intervals at ℓ∞ 0.2 to stop overlapping."""
+    points = {p.name: p for p in load_points(experiments.load("operating_points"))}
+    a, b = (points[n].val[threat("linf", 0.2)] for n in ("mnist_linf_0.3", "half_natural_linf_0.3"))
+    hi, lo = max(a, b), min(a, b)
+    n = next(n for n in range(100, 100_001, 10)
+             if wilson_interval(round(hi * n), n)[0] > wilson_interval(round(lo * n), n)[1])
+    return _close(answer, n, max(100, 0.05 * n), "your number of images")
+
+
+CHECKS: dict[str, Callable[[Any], Verdict]] = {
+    "toy-ex-change-distribution": graded_feature,
+    "train-ex-steps-vs-epochs": equal_budget_epochs,
+    "train-ex-detect": collapse_epochs,
+    "tradeoff-ex-noise": tie_breaking_images,
+}
+"""The exercises with an automatic check, by label."""
+
+
+def check(label: str, answer: Any) -> bool:
+    """Check ``answer`` to exercise ``label``: print ✔ or ✘ (with a hint), return whether it passed."""
+    if label not in CHECKS:
+        raise KeyError(f"no automatic check for {label!r}; exercises with one: {sorted(CHECKS)}")
+    ok, hint = CHECKS[label](answer)
+    print(f"✔ {label}: right" if ok else f"✘ {label}: not yet. {hint}")
+    return ok
