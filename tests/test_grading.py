@@ -1,5 +1,6 @@
 """Each exercise check accepts the worked solution's answer and rejects a wrong one."""
 import pytest
+import torch
 
 from tutorial_lib import experiments, grading, toy
 from tutorial_lib.stats import wilson_interval
@@ -55,3 +56,51 @@ def test_tie_breaking_images_accepts_the_solutions_search_and_rejects_the_record
 def test_an_exercise_without_a_check_is_named():
     with pytest.raises(KeyError, match="no automatic check for 'toy-ex-proof'"):
         grading.check("toy-ex-proof", "a proof")
+
+
+def _solution_min_eps(model, x1, y1, lo=0.0, hi=0.3, tol=0.005):  # the worked solution's bisection
+    import tutorial_lib as tl
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        xa = tl.pgd(model, x1, y1, eps=mid, alpha=tl.step_size(mid, steps=40, travel=tl.attacks.PGD_TRAVEL), steps=40)
+        fooled = tl.predict(model, xa).item() != y1.item()
+        lo, hi = (lo, mid) if fooled else (mid, hi)
+    return hi
+
+
+def _linear_model(x, y):
+    """A quickly trained linear classifier: the check works on any model, and PGD on it is cheap."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(100):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x[:5000]), y[:5000]).backward()
+        opt.step()
+    return model.eval()
+
+
+def test_minimal_eps_accepts_the_solutions_bisection_and_rejects_a_shifted_one():
+    from tutorial_lib.data import load_dataset
+    x, y = load_dataset("mnist", "test")
+    model = _linear_model(x, y)
+    eps = [_solution_min_eps(model, x[i:i + 1], y[i:i + 1]) for i in range(20)]
+    assert grading.check("intro-ex-min-eps", (model, eps))
+    assert not grading.check("intro-ex-min-eps", (model, [e + 0.05 for e in eps]))
+    assert not grading.minimal_eps((model, eps[:10]))[0]
+
+
+def test_broken_bound_accepts_the_averaging_classifier_and_rejects_the_robust_feature_alone():
+    dist = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
+    assert grading.check("toy-ex-break-assumption", toy.averaging_weights(dist))   # the solution's
+    assert not grading.check("toy-ex-break-assumption", toy.robust_feature_weights(dist))
+    assert not grading.broken_bound(torch.ones(5))[0]
+
+
+def test_tie_break_accepts_the_solutions_points_and_rejects_points_without_a_tie():
+    from tutorial_lib import tradeoff as tr
+    pts = [tr.OperatingPoint("slow", 900, {"clean": 0.985, "linf@0.2": 0.93}),
+           tr.OperatingPoint("fast", 120, {"clean": 0.980, "linf@0.2": 0.93}),
+           tr.OperatingPoint("fast2", 120, {"clean": 0.982, "linf@0.2": 0.93})]
+    assert grading.check("tradeoff-ex-ties", pts)
+    assert not grading.check("tradeoff-ex-ties", pts[:1] + [tr.OperatingPoint("b", 1, {"clean": 0.99, "linf@0.2": 0.5})])

@@ -9,9 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
+from torch import Tensor, nn
+
 from tutorial_lib import experiments, toy
+from tutorial_lib.attacks import PGD_TRAVEL, pgd, step_size
+from tutorial_lib.data import load_dataset
+from tutorial_lib.evaluate import predict
 from tutorial_lib.stats import wilson_interval
-from tutorial_lib.tradeoff import load_points, threat
+from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
 from tutorial_lib.train import collapse_epoch
 
 Verdict = tuple[bool, str]
@@ -62,7 +68,55 @@ def tie_breaking_images(answer: int) -> Verdict:
     return _close(answer, n, max(100, 0.05 * n), "your number of images")
 
 
+def _minimal_eps(model: nn.Module, x: Tensor, y: Tensor, *, hi: float = 0.3, tol: float = 0.005) -> float:
+    """The reference: bisection on ε for the smallest at which seeded PGD-40 fools ``model``."""
+    lo = 0.0
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        xa = pgd(model, x, y, eps=mid, alpha=step_size(mid, steps=40, travel=PGD_TRAVEL), steps=40,
+                 generator=torch.Generator().manual_seed(0))
+        lo, hi = (lo, mid) if predict(model, xa).item() != y.item() else (mid, hi)
+    return hi
+
+
+def minimal_eps(answer: tuple[nn.Module, list[float]]) -> Verdict:
+    """``intro-ex-min-eps``: (your model, the smallest ε fooling it for each of the first 20 test
+    images). PGD is random, so 16 of 20 must be within 0.015 of the reference bisection."""
+    model, eps = answer
+    if len(eps) != 20:
+        return False, f"give one ε per image for the first 20 test images, got {len(eps)}"
+    x, y = load_dataset("mnist", "test")
+    ref = [_minimal_eps(model, x[i:i + 1], y[i:i + 1]) for i in range(20)]
+    close = sum(abs(float(e) - r) <= 0.015 for e, r in zip(eps, ref))
+    return close >= 16, "" if close >= 16 else f"only {close} of 20 agree with a bisection to within 0.015"
+
+
+def broken_bound(answer: Tensor) -> Verdict:
+    """``toy-ex-break-assumption``: the weights (d + 1 of them) of a linear classifier whose
+    robust accuracy at ε = η beats Theorem 2.1's bound, on the chapter's distribution."""
+    dist = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
+    w = torch.as_tensor(answer, dtype=torch.float32).flatten()
+    if len(w) != dist.d + 1:
+        return False, f"give {dist.d + 1} weights (x1 first, then the {dist.d} weak features)"
+    std, rob = toy.linear_accuracy(w, dist), toy.linear_accuracy(w, dist, dist.eta)
+    ok = rob > toy.theorem_2_1_bound(std, dist.p)
+    return ok, "" if ok else f"its robust accuracy {rob:.3f} does not beat the bound for its standard accuracy"
+
+
+def tie_break(answer: list[OperatingPoint]) -> Verdict:
+    """``tradeoff-ex-ties``: operating points at which, for ``Need(eps=0.2)``, two or more tie on
+    the top robust accuracy, so that the tie-break decides."""
+    best = choose(answer, Need(eps=0.2)).point
+    if best is None:
+        return False, "no point qualifies for Need(eps=0.2): give each clean and linf@0.2 numbers"
+    top = [p for p in answer if p.val.get("linf@0.2") == best.val["linf@0.2"]]
+    return len(top) >= 2, "" if len(top) >= 2 else "only one point has the top robust accuracy: no tie to break"
+
+
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
+    "intro-ex-min-eps": minimal_eps,
+    "toy-ex-break-assumption": broken_bound,
+    "tradeoff-ex-ties": tie_break,
     "toy-ex-change-distribution": graded_feature,
     "train-ex-steps-vs-epochs": equal_budget_epochs,
     "train-ex-detect": collapse_epochs,
