@@ -104,3 +104,34 @@ def test_tie_break_accepts_the_solutions_points_and_rejects_points_without_a_tie
            tr.OperatingPoint("fast2", 120, {"clean": 0.982, "linf@0.2": 0.93})]
     assert grading.check("tradeoff-ex-ties", pts)
     assert not grading.check("tradeoff-ex-ties", pts[:1] + [tr.OperatingPoint("b", 1, {"clean": 0.99, "linf@0.2": 0.5})])
+
+
+def _solution_l1_step_(x_adv, grad, alpha, q=0.99):  # the worked solution's pieces
+    g = grad.flatten(1)
+    cut = g.abs().quantile(q, dim=1, keepdim=True)
+    d = torch.where(g.abs() >= cut, g.sign(), torch.zeros_like(g))
+    d = d / d.abs().sum(1, keepdim=True).clamp_min(1)
+    return x_adv.add_(d.view_as(x_adv), alpha=alpha)
+
+
+def _solution_l1_project_(x_adv, x, eps):
+    d = (x_adv - x).flatten(1)
+    u = d.abs().sort(1, descending=True).values
+    css = u.cumsum(1) - eps
+    k = torch.arange(1, u.shape[1] + 1)
+    rho = ((u - css / k) > 0).sum(1, keepdim=True)
+    theta = (css.gather(1, rho - 1) / rho).clamp_min(0)
+    d = d.sign() * (d.abs() - theta).clamp_min(0)
+    return x_adv.copy_(x + d.view_as(x))
+
+
+def test_l1_pieces_accept_the_solution_and_reject_a_rescaling_projection_or_a_downhill_step():
+    assert grading.check("attacks-ex-l1", (_solution_l1_step_, _solution_l1_project_))
+
+    def rescale_(x_adv, x, eps):  # lands on the ball, but is not the closest point
+        d = (x_adv - x).flatten(1)
+        d = d * (eps / d.abs().sum(1, keepdim=True)).clamp(max=1)
+        return x_adv.copy_(x + d.view_as(x))
+    assert not grading.check("attacks-ex-l1", (_solution_l1_step_, rescale_))
+    downhill = lambda x_adv, grad, alpha: _solution_l1_step_(x_adv, -grad, alpha)  # noqa: E731
+    assert not grading.check("attacks-ex-l1", (downhill, _solution_l1_project_))

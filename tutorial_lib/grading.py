@@ -113,7 +113,38 @@ def tie_break(answer: list[OperatingPoint]) -> Verdict:
     return len(top) >= 2, "" if len(top) >= 2 else "only one point has the top robust accuracy: no tie to break"
 
 
+def _l1_projection(d: Tensor, eps: float, rounds: int = 60) -> Tensor:
+    """The reference: each row of ``d`` projected onto the ℓ1 ball of radius ``eps`` by
+    soft-thresholding, the threshold found by bisection (not by sorting, as a student might)."""
+    lo, hi = torch.zeros(len(d), 1), d.abs().amax(1, keepdim=True)
+    for _ in range(rounds):
+        mid = (lo + hi) / 2
+        over = (d.abs() - mid).clamp_min(0).sum(1, keepdim=True) > eps
+        lo, hi = torch.where(over, mid, lo), torch.where(over, hi, mid)
+    inside = d.abs().sum(1, keepdim=True) <= eps
+    return torch.where(inside, d, d.sign() * (d.abs() - hi).clamp_min(0))
+
+
+def l1_pieces(answer: tuple[Callable, Callable]) -> Verdict:
+    """``attacks-ex-l1``: (``l1_step_``, ``l1_project_``). The step must ascend (positive inner
+    product with the gradient) by at most ``alpha`` in ℓ1; the projection must match the exact
+    ℓ1-ball projection on random perturbations, inside and outside the ball."""
+    step, project = answer
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 1, 28, 28, generator=g)
+    grad = torch.randn(6, 1, 28, 28, generator=g)
+    moved = step(x.clone(), grad, 1.0) - x
+    if not ((moved * grad).flatten(1).sum(1) > 0).all() or (moved.flatten(1).abs().sum(1) > 1 + 1e-4).any():
+        return False, "the step must go uphill along the gradient and move at most alpha in ℓ1"
+    delta = torch.randn(6, 1, 28, 28, generator=g) * torch.tensor([0.001, 0.005, 0.01, 0.05, 0.1, 0.3]).view(6, 1, 1, 1)
+    out = project((x + delta).clone(), x, 10.0) - x
+    ref = _l1_projection(delta.flatten(1), 10.0).view_as(delta)
+    ok = (out - ref).abs().max().item() <= 1e-3
+    return ok, "" if ok else "the projection is not the closest point of the ℓ1 ball (try points inside and far outside)"
+
+
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
+    "attacks-ex-l1": l1_pieces,
     "intro-ex-min-eps": minimal_eps,
     "toy-ex-break-assumption": broken_bound,
     "tradeoff-ex-ties": tie_break,
