@@ -135,3 +135,41 @@ def test_l1_pieces_accept_the_solution_and_reject_a_rescaling_projection_or_a_do
     assert not grading.check("attacks-ex-l1", (_solution_l1_step_, rescale_))
     downhill = lambda x_adv, grad, alpha: _solution_l1_step_(x_adv, -grad, alpha)  # noqa: E731
     assert not grading.check("attacks-ex-l1", (downhill, _solution_l1_project_))
+
+
+def test_restarts_accepts_the_solutions_three_accuracies_and_rejects_swapped_ones():
+    from functools import partial
+
+    import tutorial_lib as tl
+    from tutorial_lib.data import load_dataset
+    x, y = load_dataset("mnist", "test")
+    model = _linear_model(x, y)
+    xs, ys = x[:500], y[:500]   # the worked solution, on any model
+    kw = dict(eps=0.05, alpha=tl.step_size(0.05, steps=10, travel=tl.attacks.PGD_TRAVEL), steps=10)
+    accs = [100 * tl.robust_accuracy(model, (xs, ys), attack=partial(tl.pgd, **kw, **extra)).accuracy
+            for extra in (dict(random_start=False), dict(random_start=True), dict(random_start=True, restarts=5))]
+    assert grading.check("intro-ex-restarts", (model, accs))
+    assert not grading.check("intro-ex-restarts", (model, [accs[0] + 5, accs[1], accs[2]]))
+
+
+def test_unclipped_accepts_the_solutions_numbers_and_rejects_a_clipped_attacks():
+    from tutorial_lib import attacks, zoo
+    from tutorial_lib.data import balanced_subset, load_dataset
+    robust_linf = zoo.load("mnist_linf_0.3")
+    xa, ya = balanced_subset(*load_dataset("mnist", "test"), 200, seed=0)
+
+    def pgd_noclip(model, x, y, *, eps, alpha, steps):  # the worked solution
+        n = attacks.NORMS["linf"]
+        with attacks.eval_mode(model):
+            x_adv = n.random_start(x, eps, torch.Generator().manual_seed(0))
+            for _ in range(steps):
+                grad, _ = attacks.input_gradient(model, x_adv, y)
+                x_adv = n.project_(n.step_(x_adv, grad, alpha), x, eps)
+        return x_adv.detach()
+
+    x_nc = pgd_noclip(robust_linf, xa, ya, eps=0.3, alpha=0.01, steps=50)
+    with torch.no_grad():
+        acc = 100 * (robust_linf(x_nc).argmax(1) == ya).float().mean().item()
+    outside = 100 * ((x_nc < 0) | (x_nc > 1)).float().mean().item()
+    assert grading.check("attacks-ex-noclip", (acc, outside))
+    assert not grading.check("attacks-ex-noclip", (acc, 0.0))   # a clipped attack leaves no pixel outside

@@ -6,16 +6,17 @@ course's recorded runs, never from a stored answer. ``CHECKS`` lists the exercis
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from tutorial_lib import experiments, toy
-from tutorial_lib.attacks import PGD_TRAVEL, pgd, step_size
-from tutorial_lib.data import load_dataset
-from tutorial_lib.evaluate import predict
+from tutorial_lib import experiments, toy, zoo
+from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, pgd, step_size
+from tutorial_lib.data import balanced_subset, load_dataset
+from tutorial_lib.evaluate import predict, robust_accuracy
 from tutorial_lib.stats import wilson_interval
 from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
 from tutorial_lib.train import collapse_epoch
@@ -66,6 +67,54 @@ def tie_breaking_images(answer: int) -> Verdict:
     n = next(n for n in range(100, 100_001, 10)
              if wilson_interval(round(hi * n), n)[0] > wilson_interval(round(lo * n), n)[1])
     return _close(answer, n, max(100, 0.05 * n), "your number of images")
+
+
+def _fraction(v: float) -> float:
+    """An accuracy or share given in [0, 1] or in percent, as a fraction."""
+    return float(v) / 100 if float(v) > 1 else float(v)
+
+
+def restarts(answer: tuple[nn.Module, tuple[float, float, float]]) -> Verdict:
+    """``intro-ex-restarts``: (your model, accuracy under PGD-10 at ε = 0.05 on the first 500 test
+    images without random start, with one, with one and 5 restarts), each within 1.5 points."""
+    model, accs = answer
+    x, y = load_dataset("mnist", "test")
+    kw = dict(eps=0.05, alpha=step_size(0.05, steps=10, travel=PGD_TRAVEL), steps=10)
+    variants = (dict(random_start=False), dict(random_start=True), dict(random_start=True, restarts=5))
+    ref = [robust_accuracy(model, (x[:500], y[:500]), attack=lambda m, a, b, v=v: pgd(
+        m, a, b, **kw, **v, generator=torch.Generator().manual_seed(0))).accuracy for v in variants]
+    off = [name for name, a, r in zip(("no start", "random start", "restarts"), accs, ref)
+           if abs(_fraction(a) - r) > 0.015]
+    return not off, "" if not off else f"off by more than 1.5 points: {', '.join(off)}"
+
+
+def _pgd_unclipped(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, steps: int) -> Tensor:
+    """The reference: ℓ∞ PGD without the clip to [0, 1] (seeded random start)."""
+    n = NORMS["linf"]
+    with eval_mode(model):
+        x_adv = n.random_start(x, eps, torch.Generator().manual_seed(0))
+        for _ in range(steps):
+            grad, _ = input_gradient(model, x_adv, y)
+            x_adv = n.project_(n.step_(x_adv, grad, alpha), x, eps)
+    return x_adv.detach()
+
+
+@functools.lru_cache(maxsize=1)
+def _unclipped_reference() -> tuple[float, float]:
+    """Accuracy and share of pixels outside [0, 1] of unclipped PGD-50 (ε = 0.3, α = 0.01) on the
+    robust ℓ∞ model and chapter 3's 200 images (computed once per session)."""
+    model = zoo.load("mnist_linf_0.3")
+    x, y = balanced_subset(*load_dataset("mnist", "test"), 200, seed=0)
+    xa = _pgd_unclipped(model, x, y, eps=0.3, alpha=0.01, steps=50)
+    return (predict(model, xa) == y).float().mean().item(), ((xa < 0) | (xa > 1)).float().mean().item()
+
+
+def unclipped(answer: tuple[float, float]) -> Verdict:
+    """``attacks-ex-noclip``: (accuracy the unclipped PGD-50 reports on the robust ℓ∞ model at ε = 0.3
+    on chapter 3's 200 images, share of its pixels outside [0, 1]), each within 2 points."""
+    acc, outside = _unclipped_reference()
+    ok = abs(_fraction(answer[0]) - acc) <= 0.02 and abs(_fraction(answer[1]) - outside) <= 0.02
+    return ok, "" if ok else "one of the two numbers is off by more than 2 points: check eps, alpha, steps and the images"
 
 
 def _minimal_eps(model: nn.Module, x: Tensor, y: Tensor, *, hi: float = 0.3, tol: float = 0.005) -> float:
@@ -144,6 +193,8 @@ def l1_pieces(answer: tuple[Callable, Callable]) -> Verdict:
 
 
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
+    "intro-ex-restarts": restarts,
+    "attacks-ex-noclip": unclipped,
     "attacks-ex-l1": l1_pieces,
     "intro-ex-min-eps": minimal_eps,
     "toy-ex-break-assumption": broken_bound,
