@@ -173,3 +173,22 @@ def test_unclipped_accepts_the_solutions_numbers_and_rejects_a_clipped_attacks()
     outside = 100 * ((x_nc < 0) | (x_nc > 1)).float().mean().item()
     assert grading.check("attacks-ex-noclip", (acc, outside))
     assert not grading.check("attacks-ex-noclip", (acc, 0.0))   # a clipped attack leaves no pixel outside
+
+
+def test_smoothgrad_accepts_the_solutions_means_and_rejects_the_plain_gradients():
+    from tutorial_lib import interpret, zoo
+    from tutorial_lib.data import balanced_subset, load_dataset
+    x_test, y_test = load_dataset("mnist", "test")
+    xs, ys = balanced_subset(x_test, y_test, 500, seed=0)
+    m = zoo.load("mnist_standard")
+    means = interpret.class_means(*load_dataset("mnist", "train"))
+    gen = torch.Generator().manual_seed(0)   # the worked solution
+    g = sum(interpret.loss_gradients(m, (xs + 0.15 * torch.randn(xs.shape, generator=gen)).clamp(0, 1), ys)
+            for _ in range(50)) / 50
+    answer = (interpret.stroke_fraction(g, xs).mean(),
+              interpret.class_contrast_cosine(g, ys, interpret.runner_up(m, xs, ys), means).mean())
+    assert grading.check("see-ex-smoothgrad", answer)
+    plain = interpret.loss_gradients(m, xs, ys)   # no averaging: the pointwise gradient
+    wrong = (interpret.stroke_fraction(plain, xs).mean(),
+             interpret.class_contrast_cosine(plain, ys, interpret.runner_up(m, xs, ys), means).mean())
+    assert not grading.check("see-ex-smoothgrad", wrong)

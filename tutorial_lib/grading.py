@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from tutorial_lib import experiments, toy, zoo
+from tutorial_lib import experiments, interpret, toy, zoo
 from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, pgd, step_size
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import predict, robust_accuracy
@@ -117,6 +117,28 @@ def unclipped(answer: tuple[float, float]) -> Verdict:
     return ok, "" if ok else "one of the two numbers is off by more than 2 points: check eps, alpha, steps and the images"
 
 
+@functools.lru_cache(maxsize=1)
+def _smoothgrad_reference() -> tuple[float, float]:
+    """Mean stroke fraction and class-contrast cosine of the standard model's SmoothGrad (50 copies,
+    σ = 0.15, clipped, seed 0) on chapter 6's 500 images (computed once per session)."""
+    model = zoo.load("mnist_standard")
+    x_test, y_test = load_dataset("mnist", "test")
+    xs, ys = balanced_subset(x_test, y_test, 500, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    g = sum(interpret.loss_gradients(model, (xs + 0.15 * torch.randn(xs.shape, generator=gen)).clamp(0, 1), ys)
+            for _ in range(50)) / 50
+    means = interpret.class_means(*load_dataset("mnist", "train"))
+    cosine = interpret.class_contrast_cosine(g, ys, interpret.runner_up(model, xs, ys), means)
+    return interpret.stroke_fraction(g, xs).mean().item(), cosine.mean().item()
+
+
+def smoothgrad(answer: tuple[float, float]) -> Verdict:
+    """``see-ex-smoothgrad``: (mean stroke fraction, mean class-contrast cosine) of the standard
+    model's SmoothGrad on chapter 6's 500 images, each within 0.02."""
+    ok = all(abs(float(a) - r) <= 0.02 for a, r in zip(answer, _smoothgrad_reference()))
+    return ok, "" if ok else "one of the two means is off by more than 0.02: check σ, the clip, the 50 copies and the images"
+
+
 def _minimal_eps(model: nn.Module, x: Tensor, y: Tensor, *, hi: float = 0.3, tol: float = 0.005) -> float:
     """The reference: bisection on ε for the smallest at which seeded PGD-40 fools ``model``."""
     lo = 0.0
@@ -194,6 +216,7 @@ def l1_pieces(answer: tuple[Callable, Callable]) -> Verdict:
 
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
     "intro-ex-restarts": restarts,
+    "see-ex-smoothgrad": smoothgrad,
     "attacks-ex-noclip": unclipped,
     "attacks-ex-l1": l1_pieces,
     "intro-ex-min-eps": minimal_eps,
