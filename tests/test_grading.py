@@ -192,3 +192,32 @@ def test_smoothgrad_accepts_the_solutions_means_and_rejects_the_plain_gradients(
     wrong = (interpret.stroke_fraction(plain, xs).mean(),
              interpret.class_contrast_cosine(plain, ys, interpret.runner_up(m, xs, ys), means).mean())
     assert not grading.check("see-ex-smoothgrad", wrong)
+
+
+def test_masking_accepts_the_solutions_numbers_and_rejects_pgds_masked_number_as_the_bpda_one():
+    from tutorial_lib import budgets, zoo
+    from tutorial_lib.data import balanced_subset, load_dataset
+    import tutorial_lib as tl
+    standard = zoo.load("mnist_standard")
+    xa, ya = balanced_subset(*load_dataset("mnist", "test"), 200, seed=0)
+
+    class Round(torch.autograd.Function):  # the worked solution
+        @staticmethod
+        def forward(ctx, x): return x.round()
+        @staticmethod
+        def backward(ctx, g): return g
+
+    class Rounded(torch.nn.Module):
+        def __init__(self, model, bpda=False):
+            super().__init__()
+            self.model, self.bpda = model, bpda
+        def forward(self, x):
+            return self.model(Round.apply(x) if self.bpda else x.round())
+
+    masked, bpda = Rounded(standard), Rounded(standard, bpda=True)
+    pgd_acc = 100 * tl.robust_accuracy(masked, (xa, ya), attack=budgets.pgd_budget(0.3)).accuracy
+    x_adv = budgets.pgd_budget(0.3)(bpda, xa, ya)
+    with torch.no_grad():
+        bpda_acc = 100 * (masked(x_adv).argmax(1) == ya).float().mean().item()
+    assert grading.check("attacks-ex-masking", (pgd_acc, bpda_acc))
+    assert not grading.check("attacks-ex-masking", (pgd_acc, pgd_acc))   # masking mistaken for robustness

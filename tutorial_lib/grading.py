@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from tutorial_lib import experiments, interpret, toy, zoo
 from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, pgd, step_size
+from tutorial_lib.budgets import pgd_budget
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import predict, robust_accuracy
 from tutorial_lib.stats import wilson_interval
@@ -139,6 +140,48 @@ def smoothgrad(answer: tuple[float, float]) -> Verdict:
     return ok, "" if ok else "one of the two means is off by more than 0.02: check σ, the clip, the 50 copies and the images"
 
 
+class _RoundBPDA(torch.autograd.Function):
+    """Rounding whose backward pass is the identity (BPDA, Athalye et al. 2018)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        return x.round()
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        return g
+
+
+class _Rounded(nn.Module):
+    """A model whose input is first rounded to {0, 1}; with ``bpda``, through ``_RoundBPDA``."""
+
+    def __init__(self, model: nn.Module, bpda: bool = False) -> None:
+        super().__init__()
+        self.model, self.bpda = model, bpda
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(_RoundBPDA.apply(x) if self.bpda else x.round())
+
+
+@functools.lru_cache(maxsize=1)
+def _masking_reference() -> tuple[float, float]:
+    """PGD's accuracy on the rounded standard model at ℓ∞ 0.3 and BPDA's, on chapter 3's 200 images."""
+    standard = zoo.load("mnist_standard")
+    x, y = balanced_subset(*load_dataset("mnist", "test"), 200, seed=0)
+    masked = _Rounded(standard)
+    pgd_acc = robust_accuracy(masked, (x, y), attack=pgd_budget(0.3)).accuracy
+    x_adv = pgd_budget(0.3)(_Rounded(standard, bpda=True), x, y)
+    with torch.no_grad():
+        return pgd_acc, (masked(x_adv).argmax(1) == y).float().mean().item()
+
+
+def masking(answer: tuple[float, float]) -> Verdict:
+    """``attacks-ex-masking``: (PGD's accuracy against the rounded standard model at ℓ∞ 0.3, the
+    rounded model's accuracy on BPDA's adversarial images), on chapter 3's 200 images, within 3 points."""
+    ok = all(abs(_fraction(a) - r) <= 0.03 for a, r in zip(answer, _masking_reference()))
+    return ok, "" if ok else "one of the two accuracies is off by more than 3 points: attack the real model, through the identity"
+
+
 def _minimal_eps(model: nn.Module, x: Tensor, y: Tensor, *, hi: float = 0.3, tol: float = 0.005) -> float:
     """The reference: bisection on ε for the smallest at which seeded PGD-40 fools ``model``."""
     lo = 0.0
@@ -216,6 +259,7 @@ def l1_pieces(answer: tuple[Callable, Callable]) -> Verdict:
 
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
     "intro-ex-restarts": restarts,
+    "attacks-ex-masking": masking,
     "see-ex-smoothgrad": smoothgrad,
     "attacks-ex-noclip": unclipped,
     "attacks-ex-l1": l1_pieces,
