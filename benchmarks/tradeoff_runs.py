@@ -152,7 +152,8 @@ def reference_seconds(reference: str) -> None:
             raise ValueError(f"{point['name']}: the reference trained another recipe: {mismatch}")
         point["train_seconds_here"] = point["train_seconds"]
         point["train_seconds"] = old["train_seconds"]
-        point["train_seconds_from"] = f"{ref_rec['command']} on {ref_rec['hardware']}"
+        point["train_seconds_from"] = old.get("train_seconds_from",   # a reference's own source
+                                              f"{ref_rec['command']} on {ref_rec['hardware']}")
     ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points, then seconds REF")
 
 

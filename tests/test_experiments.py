@@ -3,6 +3,7 @@ import dataclasses
 import json
 
 import pytest
+import torch
 
 from tutorial_lib import experiments as ex
 from tutorial_lib.devices import hardware
@@ -60,3 +61,15 @@ def test_figure7_points_train_equal_budgets_over_five_radii_with_three_seeds():
     half = [c for k, c in zip(keys, configs) if k[4]]
     assert half and all(c.natural_fraction == ex.FIG7_HALF and c.eps > 0 for c in half)
     assert all(c.method == "standard" for k, c in zip(keys, configs) if k[2] == 0)
+
+
+def test_split_halves_is_a_seeded_stratified_partition():
+    y = torch.tensor([0] * 7 + [1] * 4 + [2] * 9)
+    a, b = ex.split_halves(y)
+    assert sorted(torch.cat([a, b]).tolist()) == list(range(len(y)))   # disjoint, covers all
+    for c in range(3):
+        assert abs(int((y[a] == c).sum()) - int((y[b] == c).sum())) <= 1  # each class halved
+    assert torch.equal(a, ex.split_halves(y)[0])                         # seeded
+    assert not torch.equal(a, ex.split_halves(y, seed=1)[0])
+    assert a.tolist() != list(range(len(a)))                             # not the first half
+    assert abs(len(a) - len(b)) <= 1                                     # odd images alternate

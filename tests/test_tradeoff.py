@@ -114,6 +114,7 @@ def test_recorded_points_carry_the_image_counts_of_their_splits():
     rec = ex.load("operating_points")
     p = tr.load_points(rec)[0]
     assert p.counts["clean"] == tr.CLEAN_N and p.counts["linf@0.2"] == rec["split_n"]
+    assert all(len(half[1]) == tr.CLEAN_N and len(half[3]) == rec["split_n"] for half in ex.splits().values())
 
 
 def test_recorded_figure1_point_is_reproduced():

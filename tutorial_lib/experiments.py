@@ -355,13 +355,32 @@ SPLIT_N = 300   # robust accuracy on this many class-balanced images of each hal
 POINT_BUDGET = "honest_accuracy: strong_budget + square_attack(1000 queries), per-example worst case"
 
 
+SPLIT_SEED = 0
+
+
+def split_halves(y: Tensor, *, seed: int = SPLIT_SEED) -> tuple[Tensor, Tensor]:
+    """A random stratified split into two halves: each class's indices shuffled (``seed``) and cut
+    in two, so both halves hold every class in the same proportion (to one image); the odd images
+    of odd-sized classes go to each half in turn, so the halves differ in size by at most one."""
+    g = torch.Generator().manual_seed(seed)
+    first, second, extra = [], [], 0
+    for c in y.unique():
+        idx = (y == c).nonzero().flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        cut = len(idx) // 2 + extra * (len(idx) % 2)
+        extra ^= len(idx) % 2
+        first.append(idx[:cut])
+        second.append(idx[cut:])
+    return torch.cat(first).sort().values, torch.cat(second).sort().values
+
+
 def splits() -> dict[str, tuple[Tensor, Tensor, Tensor, Tensor]]:
-    """Validation = the first 5,000 MNIST test images, test = the last 5,000 (the models trained
-    on all 60,000 training images): full halves for clean accuracy, ``SPLIT_N`` for robust."""
+    """Validation and test halves of the MNIST test set (``split_halves``; the models trained on
+    all 60,000 training images): full halves for clean accuracy, ``SPLIT_N`` for robust."""
     x, y = load_dataset("mnist", "test")
     out = {}
-    for name, (a, b) in {"val": (0, 5000), "test": (5000, 10_000)}.items():
-        xs, ys = x[a:b], y[a:b]
+    for name, idx in zip(("val", "test"), split_halves(y)):
+        xs, ys = x[idx], y[idx]
         out[name] = (xs, ys, *balanced_subset(xs, ys, SPLIT_N, seed=0))
     return out
 

@@ -65,9 +65,9 @@ def tie_breaking_images(answer: int) -> Verdict:
     points = {p.name: p for p in load_points(experiments.load("operating_points"))}
     a, b = (points[n].val[threat("linf", 0.2)] for n in ("mnist_linf_0.3", "half_natural_linf_0.3"))
     hi, lo = max(a, b), min(a, b)
-    n = next(n for n in range(100, 100_001, 10)
+    n = next(n for n in range(100, 100_001, 100)   # to the hundred: rounding makes finer steps jitter
              if wilson_interval(round(hi * n), n)[0] > wilson_interval(round(lo * n), n)[1])
-    return _close(answer, n, max(100, 0.05 * n), "your number of images")
+    return _close(answer, n, 0.1 * n, "your number of images")
 
 
 def _fraction(v: float) -> float:
