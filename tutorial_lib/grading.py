@@ -18,11 +18,21 @@ from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, p
 from tutorial_lib.budgets import pgd_budget
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import predict, robust_accuracy
+from tutorial_lib.models import quantized
 from tutorial_lib.stats import wilson_interval
 from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
 from tutorial_lib.train import collapse_epoch
 
 Verdict = tuple[bool, str]
+
+
+CHAPTER2_DIST = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
+"""Chapter 2's toy distribution, the one its exercises use."""
+
+
+def _chapter3_images() -> tuple[Tensor, Tensor]:
+    """Chapter 3's 200 class-balanced test images (``xa, ya`` there)."""
+    return balanced_subset(*load_dataset("mnist", "test"), 200, seed=0)
 
 
 def _close(answer: float, reference: float, tol: float, what: str) -> Verdict:
@@ -52,7 +62,7 @@ def collapse_epochs(answer: dict[tuple[str, int], int | None]) -> Verdict:
 def graded_feature(answer: tuple[float, float]) -> Verdict:
     """``toy-ex-change-distribution``: robust accuracy of sign(x1) and of the averaging classifier
     at ε = 2η, with x1 ~ N(μy, 1), μ = 1.645, on the chapter's distribution (η = 0.3, d = 100)."""
-    dist, mu = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100), 1.645
+    dist, mu = CHAPTER2_DIST, 1.645
     eps = 2 * dist.eta
     sign_ok = _close(answer[0], toy.normal_cdf(mu - eps), 0.005, "sign(x1)'s robust accuracy")
     avg_ok = _close(answer[1], toy.averaging_accuracy(dist, eps), 0.005, "the averaging classifier's")
@@ -105,7 +115,7 @@ def _unclipped_reference() -> tuple[float, float]:
     """Accuracy and share of pixels outside [0, 1] of unclipped PGD-50 (ε = 0.3, α = 0.01) on the
     robust ℓ∞ model and chapter 3's 200 images (computed once per session)."""
     model = zoo.load("mnist_linf_0.3")
-    x, y = balanced_subset(*load_dataset("mnist", "test"), 200, seed=0)
+    x, y = _chapter3_images()
     xa = _pgd_unclipped(model, x, y, eps=0.3, alpha=0.01, steps=50)
     return (predict(model, xa) == y).float().mean().item(), ((xa < 0) | (xa > 1)).float().mean().item()
 
@@ -140,37 +150,14 @@ def smoothgrad(answer: tuple[float, float]) -> Verdict:
     return ok, "" if ok else "one of the two means is off by more than 0.02: check σ, the clip, the 50 copies and the images"
 
 
-class _RoundBPDA(torch.autograd.Function):
-    """Rounding whose backward pass is the identity (BPDA, Athalye et al. 2018)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:
-        return x.round()
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> Tensor:
-        return g
-
-
-class _Rounded(nn.Module):
-    """A model whose input is first rounded to {0, 1}; with ``bpda``, through ``_RoundBPDA``."""
-
-    def __init__(self, model: nn.Module, bpda: bool = False) -> None:
-        super().__init__()
-        self.model, self.bpda = model, bpda
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.model(_RoundBPDA.apply(x) if self.bpda else x.round())
-
-
 @functools.lru_cache(maxsize=1)
 def _masking_reference() -> tuple[float, float]:
     """PGD's accuracy on the rounded standard model at ℓ∞ 0.3 and BPDA's, on chapter 3's 200 images."""
     standard = zoo.load("mnist_standard")
-    x, y = balanced_subset(*load_dataset("mnist", "test"), 200, seed=0)
-    masked = _Rounded(standard)
+    x, y = _chapter3_images()
+    masked = quantized(standard, levels=2)   # rounded to {0, 1}, as the exercise builds it
     pgd_acc = robust_accuracy(masked, (x, y), attack=pgd_budget(0.3)).accuracy
-    x_adv = pgd_budget(0.3)(_Rounded(standard, bpda=True), x, y)
+    x_adv = pgd_budget(0.3)(quantized(standard, levels=2, bpda=True), x, y)
     with torch.no_grad():
         return pgd_acc, (masked(x_adv).argmax(1) == y).float().mean().item()
 
@@ -208,7 +195,7 @@ def minimal_eps(answer: tuple[nn.Module, list[float]]) -> Verdict:
 def broken_bound(answer: Tensor) -> Verdict:
     """``toy-ex-break-assumption``: the weights (d + 1 of them) of a linear classifier whose
     robust accuracy at ε = η beats Theorem 2.1's bound, on the chapter's distribution."""
-    dist = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
+    dist = CHAPTER2_DIST
     w = torch.as_tensor(answer, dtype=torch.float32).flatten()
     if len(w) != dist.d + 1:
         return False, f"give {dist.d + 1} weights (x1 first, then the {dist.d} weak features)"
