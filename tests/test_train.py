@@ -1,10 +1,12 @@
 """Training: it learns, warm-up and schedules behave, resuming reproduces the uninterrupted run."""
+from dataclasses import replace
+
 import pytest
 import torch
 
 from tutorial_lib import TrainConfig, accuracy, train
 from tutorial_lib.checkpoint import CheckpointError
-from tutorial_lib.train import eps_at, one_cycle
+from tutorial_lib.train import eps_at, initial_model, one_cycle
 
 
 def test_a_few_hundred_steps_beat_chance_by_a_wide_margin(mnist_test):
@@ -61,10 +63,42 @@ def test_no_temporary_files_are_left_behind(tmp_path):
     (dict(norm="l0"), "unknown norm"),
     (dict(method="pgd", eps=0.1, alpha=0.0), "alpha must be > 0"),
     (dict(eps_warmup=2.0), "eps_warmup"),
+    (dict(ema=1.0), "ema is the moving average's decay"),
+    (dict(activation="silu", arch="mlp"), "applies to arch='fast_cnn' only"),
+    (dict(activation="tanh"), "unknown activation"),
 ])
 def test_bad_configs_are_refused(kw, msg):
     with pytest.raises(ValueError, match=msg):
         TrainConfig(**kw)
+
+
+def test_ema_hands_back_the_moving_average_of_the_iterates():
+    cfg = TrainConfig(train_size=300, epochs=1, ema=0.9)   # three steps
+    plain = replace(cfg, ema=0.0)                           # the same trajectory, without the average
+    iterates = [train(plain, stop_after=k).model.state_dict() for k in (1, 2, 3)]
+    expected = {k: v.clone() for k, v in iterates[0].items()}   # the first update copies the weights
+    for w in iterates[1:]:
+        expected = {k: 0.9 * expected[k] + 0.1 * w[k] for k in expected}
+    got = train(cfg).model.state_dict()
+    assert all(torch.allclose(got[k], expected[k], atol=1e-6) for k in expected)
+    assert not all(torch.equal(got[k], iterates[-1][k]) for k in expected)
+
+
+def test_a_resumed_ema_run_ends_with_the_same_average(tmp_path):
+    cfg = TrainConfig(epochs=2, train_size=2000, seed=5, ema=0.95)
+    full = train(cfg)
+    part = train(cfg, checkpoint=tmp_path / "run.ckpt", stop_after=27)
+    assert not part.finished
+    resumed = train(cfg, checkpoint=tmp_path / "run.ckpt")
+    for a, b in zip(full.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_silu_changes_only_the_nonlinearity_and_older_cards_still_match():
+    silu, relu = initial_model(TrainConfig(activation="silu")), initial_model(TrainConfig())
+    assert [type(m) for m in silu] == [torch.nn.SiLU if isinstance(m, torch.nn.ReLU) else type(m) for m in relu]
+    assert TrainConfig().arch_kwargs() == {"width": 1}          # what the zoo's cards say
+    assert TrainConfig(activation="silu").arch_kwargs() == {"width": 1, "activation": "silu"}
 
 
 def test_robust_check_flags_a_collapse_and_the_checkpoint_keeps_the_last_good_epoch(tmp_path, mnist_test):

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from tutorial_lib import zoo
 from tutorial_lib.attacks import FGSM_RS_TRAVEL, NORMS, PGD_TRAVEL, pgd, step_size
@@ -28,7 +29,7 @@ from tutorial_lib.checkpoint import CheckpointError, load_file, save_atomic
 from tutorial_lib.data import balanced_subset, batches, load_dataset
 from tutorial_lib.devices import resolve_device
 from tutorial_lib.evaluate import accuracy, robust_accuracy
-from tutorial_lib.models import build_model
+from tutorial_lib.models import ACTIVATIONS, build_model
 
 METHODS = ("standard", "fgsm", "fgsm_rs", "pgd", "trades")
 
@@ -58,6 +59,8 @@ class TrainConfig:
     init_layers: int | None = None  # copy only the first `init_layers` layers of it (None: all)
     freeze: int = 0               # keep the first `freeze` layers (modules) of the model fixed
     device: str = "auto"          # auto: the GPU when there is one, else the CPU (the reference)
+    activation: str = "relu"      # the fast CNN's nonlinearity: relu | silu
+    ema: float = 0.0              # decay of a moving average of the weights (0: none); the result is the average
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -82,12 +85,21 @@ class TrainConfig:
             raise ValueError("freeze > 0 keeps random layers fixed; set init_from to a zoo model")
         if self.device not in ("auto", "cpu") and not self.device.startswith("cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:k]', got {self.device!r}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema is the moving average's decay per step, in [0, 1) (e.g. 0.999); got {self.ema}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}")
+        if self.activation != "relu" and self.arch != "fast_cnn":
+            raise ValueError(f"activation={self.activation!r} applies to arch='fast_cnn' only")
         if not 0 <= self.eps_warmup <= 1:
             raise ValueError(f"eps_warmup is a fraction of training, in [0, 1]; got {self.eps_warmup}")
 
-    def arch_kwargs(self) -> dict[str, int]:
-        """The keyword arguments ``build_model(self.arch, ...)`` takes for this config."""
-        return {"width": self.width} if self.arch == "fast_cnn" else {}
+    def arch_kwargs(self) -> dict[str, int | str]:
+        """The keyword arguments ``build_model(self.arch, ...)`` takes for this config (the
+        activation only when it is not the default, so that older cards still match)."""
+        if self.arch != "fast_cnn":
+            return {}
+        return {"width": self.width, **({"activation": self.activation} if self.activation != "relu" else {})}
 
     def attack_steps(self) -> int:
         """Steps of the inner attack: one for FGSM (with or without random start), else ``steps``."""
@@ -206,6 +218,11 @@ class RunState:
     history: list[dict[str, float]] = field(default_factory=list)
     running: dict[str, float] = field(default_factory=lambda: {"loss": 0.0, "correct": 0, "n": 0})
     seconds: float = 0.0
+    ema: AveragedModel | None = None   # the moving average of the weights, when the config asks for one
+
+    def result_model(self) -> nn.Module:
+        """The model the run hands back and probes: the weights' moving average, or the weights."""
+        return self.model if self.ema is None else self.ema.module
 
 
 def start_run(cfg: TrainConfig, total: int) -> RunState:
@@ -217,7 +234,8 @@ def start_run(cfg: TrainConfig, total: int) -> RunState:
     model = initial_model(cfg).to(device=device, memory_format=layout)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: one_cycle(s, total))
-    return RunState(model, opt, sched, torch.Generator().manual_seed(cfg.seed + 1), device, layout)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
+    return RunState(model, opt, sched, torch.Generator().manual_seed(cfg.seed + 1), device, layout, ema=ema)
 
 
 def save_run(run: RunState, cfg: TrainConfig, checkpoint: str | Path | None) -> None:
@@ -226,7 +244,8 @@ def save_run(run: RunState, cfg: TrainConfig, checkpoint: str | Path | None) -> 
         save_atomic({"config": asdict(cfg), "model": run.model.state_dict(),
                      "optimizer": run.opt.state_dict(), "scheduler": run.sched.state_dict(),
                      "attack_rng": run.attack_gen.get_state(), "step": run.step,
-                     "history": run.history, "running": run.running, "seconds": run.seconds},
+                     "history": run.history, "running": run.running, "seconds": run.seconds,
+                     "ema": None if run.ema is None else run.ema.state_dict()},
                     checkpoint)
 
 
@@ -245,6 +264,8 @@ def resume_run(run: RunState, cfg: TrainConfig, checkpoint: str | Path | None) -
     run.attack_gen.set_state(state["attack_rng"])
     run.step, run.history, run.running = state["step"], state["history"], state["running"]
     run.seconds = state["seconds"]
+    if run.ema is not None:
+        run.ema.load_state_dict(state["ema"])
 
 
 def epoch_batches(x: Tensor, y: Tensor, cfg: TrainConfig, epoch: int, *, skip: int = 0
@@ -265,6 +286,8 @@ def descend(run: RunState, cfg: TrainConfig, xb: Tensor, yb: Tensor, eps: float)
     loss.backward()
     run.opt.step()
     run.sched.step()
+    if run.ema is not None:
+        run.ema.update_parameters(run.model)
     run.step += 1
     run.running["loss"] += loss.item() * yb.numel()
     run.running["correct"] += (logits.argmax(1) == yb).sum().item()
@@ -278,7 +301,7 @@ def end_epoch(run: RunState, epoch: int, eps: float, seconds: float,
     row = {"epoch": epoch + 1, "loss": r["loss"] / r["n"], "train_accuracy": r["correct"] / r["n"],
            "eps": eps, "seconds": seconds}
     if on_epoch_end is not None:
-        row.update(on_epoch_end(run.model))
+        row.update(on_epoch_end(run.result_model()))
         run.model.train()
     run.history.append(row)
     run.running = {"loss": 0.0, "correct": 0, "n": 0}
@@ -325,7 +348,7 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
 def finish(run: RunState, cfg: TrainConfig, *, finished: bool) -> TrainResult:
     """The result, with the model in eval mode and no leftover gradients."""
     run.opt.zero_grad(set_to_none=True)
-    return TrainResult(run.model.eval(), cfg, run.history, finished=finished, seconds=run.seconds)
+    return TrainResult(run.result_model().eval(), cfg, run.history, finished=finished, seconds=run.seconds)
 
 
 # --- hooks: measurements after every epoch (``train(..., on_epoch_end=hook)``) -------------------
