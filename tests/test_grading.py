@@ -221,3 +221,146 @@ def test_masking_accepts_the_solutions_numbers_and_rejects_pgds_masked_number_as
         bpda_acc = 100 * (masked(x_adv).argmax(1) == ya).float().mean().item()
     assert grading.check("attacks-ex-masking", (pgd_acc, bpda_acc))
     assert not grading.check("attacks-ex-masking", (pgd_acc, pgd_acc))   # masking mistaken for robustness
+
+
+# --- the exercises checked against recorded references: each test re-runs the worked solution ---
+def test_every_recorded_reference_is_there_and_made_by_its_command():
+    record = experiments.load("exercise_references")
+    assert set(record["references"]) == set(grading.REFERENCES) <= set(grading.CHECKS)
+    assert record["command"] == "python benchmarks/exercise_references.py" and record["hardware"]
+
+
+def _solution_min_eps(model, x, y, rounds=8, hi=0.5):  # the worked solution's batched bisection
+    import tutorial_lib as tl
+    lo_, hi_ = torch.zeros(len(y)), torch.full((len(y),), hi)
+    for _ in range(rounds):
+        mid = (lo_ + hi_) / 2
+        fooled = torch.zeros(len(y), dtype=torch.bool)
+        for e in mid.unique():
+            i = (mid == e).nonzero().squeeze(1)
+            xa_ = tl.pgd(model, x[i], y[i], eps=float(e), alpha=float(e) / 10, steps=40,
+                         generator=torch.Generator().manual_seed(0))
+            with torch.no_grad():
+                fooled[i] = model(xa_).argmax(1) != y[i]
+        hi_ = torch.where(fooled, mid, hi_)
+        lo_ = torch.where(fooled, lo_, mid)
+    return hi_
+
+
+@pytest.mark.slow
+def test_minimal_eps_pair_accepts_the_solution_on_the_spot_images_and_rejects_swapped_models():
+    from tutorial_lib import zoo
+    x, y = grading._chapter3_images()
+    spot = torch.tensor(list(grading.SPOT))
+    answer = []
+    for name in ("mnist_standard", "mnist_linf_0.3"):   # the solution, on the 20 images the check looks at
+        values = torch.zeros(200)
+        values[spot] = _solution_min_eps(zoo.load(name), x[spot], y[spot])
+        answer.append(values)
+    assert grading.check("attacks-ex-min-eps", tuple(answer))
+    assert not grading.check("attacks-ex-min-eps", (answer[1], answer[0]))
+    ok, hint = grading.minimal_eps_pair((answer[0][:100], answer[1]))
+    assert not ok and "200 values" in hint
+
+
+def test_trades_recipes_are_the_solutions_and_the_check_rejects_swapped_betas():
+    import tutorial_lib as tl
+    assert grading.TRADES_EXERCISE == (   # the worked solution's configs: equal configs give equal weights
+        tl.TrainConfig(method="pgd", eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
+        tl.TrainConfig(method="trades", beta=1.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
+        tl.TrainConfig(method="trades", beta=6.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2))
+    ref = experiments.load("exercise_references")["references"]["train-ex-trades"]
+    runs = [ref[n] for n in grading.TRADES_NAMES]
+    assert grading.check("train-ex-trades", [(100 * (c - 0.005), 100 * (r + 0.03)) for c, r in runs])  # another seed, in %
+    assert not grading.check("train-ex-trades", [runs[0], runs[2], runs[1]])
+    ok, hint = grading.trades_runs(runs[:2])
+    assert not ok and "3 (clean, robust) pairs" in hint
+
+
+@pytest.mark.slow
+def test_small_data_accepts_a_retrained_standard_run_and_rejects_swapped_models():
+    import tutorial_lib as tl
+    x_test, y_test = tl.load_dataset("mnist", "test")
+    standard = tl.accuracy(tl.train(experiments.figure1_config("linf", 0.0, 300)).model, (x_test, y_test))  # the solution, ε = 0
+    linf = experiments.load("exercise_references")["references"]["tradeoff-ex-small-data"]["ℓ∞ 0.1"][0]
+    assert grading.check("tradeoff-ex-small-data", (standard, linf))
+    assert not grading.check("tradeoff-ex-small-data", (linf, standard))
+
+
+@pytest.mark.slow
+def test_first_layer_only_accepts_the_solutions_run_and_rejects_the_recorded_both_layers_run():
+    conv1 = {"init_from": "mnist_linf_0.3", "init_layers": 3, "freeze": 3}
+    r = experiments.reuse_run("mnist", conv1, train_size=1000, epochs=10, seed=0)
+    assert grading.check("see-ex-first-layer-only", r["history"][-1]["robust"])
+    both = [s for s in experiments.summarise_reuse(experiments.load("feature_reuse")["runs"])
+            if (s["dataset"], s["train_size"], s["start"]) == ("mnist", 1000, "frozen robust features")]
+    assert not grading.check("see-ex-first-layer-only", both[0]["robust"])
+
+
+@pytest.mark.slow
+def test_alignment_vs_robustness_accepts_the_solution_and_rejects_clean_accuracies():
+    import tutorial_lib as tl
+    from tutorial_lib import budgets, zoo
+    xs, ys = tl.balanced_subset(*tl.load_dataset("mnist", "test"), 500, seed=0)
+    models = {n: zoo.load(n) for n in grading.CHAPTER6_MODELS}
+    rob = {n: tl.robust_accuracy(m, (xs[:200], ys[:200]), attack=budgets.strong_budget(0.1)).accuracy
+           for n, m in models.items()}
+    assert grading.check("see-ex-alignment-vs-robustness", rob)
+    assert not grading.check("see-ex-alignment-vs-robustness",
+                             {n: tl.accuracy(m, (xs[:200], ys[:200])) for n, m in models.items()})
+
+
+def _chapter7_scores(model, seeds, x_train, y_train, eps=6.0):
+    """The worked solution's ``report``, for the numbers the checks read: kNN %, diversity, nearest."""
+    from tutorial_lib import generate
+    imgs = generate.generate(model, seeds, grading.CLASSES, eps=eps, steps=60)
+    per = imgs.view(10, 8, -1)
+    knn = generate.nearest_neighbour_labels(imgs, x_train, y_train, k=5)
+    return {"kNN": 100 * (knn == grading.CLASSES).float().mean().item(),
+            "diversity": sum(generate.mean_pairwise_distance(per[c]) for c in range(10)) / 10,
+            "nearest": generate.nearest_distance(imgs, x_train).mean().item()}
+
+
+@pytest.mark.slow
+def test_seed_rank_accepts_the_solution_and_rejects_swapped_ranks():
+    import tutorial_lib as tl
+    from tutorial_lib import generate, zoo
+    x_train, y_train = tl.load_dataset("mnist", "train")
+    widest = generate.fit_class_gaussians(x_train, y_train, rank=50)   # one fit; lower ranks are its leading directions
+    scores = {}
+    for rank in (0, 5, 20, 50):
+        g = generate.ClassGaussians(widest.means, widest.directions[:, :rank], widest.stds[:, :rank], widest.shape)
+        s = generate.sample_seeds(g, grading.CLASSES, generator=torch.Generator().manual_seed(0))
+        scores[f"rank {rank}"] = _chapter7_scores(zoo.load("mnist_l2_2.0"), s, x_train, y_train)
+    answer = {r: (scores[f"rank {r}"]["diversity"], scores[f"rank {r}"]["kNN"]) for r in (0, 5, 20, 50)}
+    assert grading.check("gen-ex-rank", answer)
+    assert not grading.check("gen-ex-rank", {**answer, 0: answer[50], 50: answer[0]})
+
+
+@pytest.mark.slow
+def test_generation_budget_accepts_the_solution_and_rejects_a_shifted_eps():
+    import tutorial_lib as tl
+    from tutorial_lib import zoo
+    x_train, y_train = tl.load_dataset("mnist", "train")
+    blank = grading.class_free_seeds(x_train, y_train)
+    scores = {f"ε={e}": _chapter7_scores(zoo.load("mnist_l2_2.0"), blank, x_train, y_train, eps=e)
+              for e in (2.0, 4.0, 6.0, 10.0)}
+    answer = {e: (scores[f"ε={e}"]["kNN"], scores[f"ε={e}"]["nearest"]) for e in (2.0, 4.0, 6.0, 10.0)}
+    assert grading.check("gen-ex-budget", answer)
+    assert not grading.check("gen-ex-budget", dict(zip((2.0, 4.0, 6.0, 10.0), [answer[4.0], answer[6.0], answer[10.0], answer[2.0]])))
+
+
+@pytest.mark.slow
+def test_fashion_generation_accepts_the_solution_and_rejects_swapped_models():
+    import tutorial_lib as tl
+    from tutorial_lib import generate, zoo
+    fx, fy = tl.load_dataset("fashion", "train")
+    fg = generate.fit_class_gaussians(fx, torch.zeros_like(fy), rank=20, classes=1)
+    fs = generate.sample_seeds(fg, torch.zeros_like(grading.CLASSES), generator=torch.Generator().manual_seed(1))
+    agree = {}
+    for name in ("fashion_standard", "fashion_linf_0.1"):
+        out = generate.generate(zoo.load(name), fs, grading.CLASSES, eps=6.0, steps=60)
+        agree[name] = (generate.nearest_neighbour_labels(out, fx, fy) == grading.CLASSES).float().mean().item()
+    assert grading.check("gen-ex-fashion", agree)
+    assert not grading.check("gen-ex-fashion", {"fashion_standard": agree["fashion_linf_0.1"],
+                                                "fashion_linf_0.1": agree["fashion_standard"]})

@@ -436,16 +436,17 @@ model's; the last three starts freeze the features of robust models at other rad
 other norm."""
 
 
-def reuse_config(dataset: str, start: str, *, train_size: int | None, epochs: int, seed: int
-                 ) -> TrainConfig:
-    """The recipe of a feature-reuse run: the base recipe from ``REUSE_STARTS[start]``."""
-    if start not in REUSE_STARTS:
+def reuse_config(dataset: str, start: str | dict[str, Any], *, train_size: int | None, epochs: int,
+                 seed: int) -> TrainConfig:
+    """The recipe of a feature-reuse run: the base recipe from ``REUSE_STARTS[start]``, or from
+    ``start`` itself when it is a dict of the same kind (``init_from``, ``init_layers``, ``freeze``)."""
+    if isinstance(start, str) and start not in REUSE_STARTS:
         raise KeyError(f"unknown start {start!r}; choose one of {sorted(REUSE_STARTS)}")
     return replace(STANDARD, dataset=dataset, train_size=train_size, epochs=epochs, seed=seed,
-                   **REUSE_STARTS[start])
+                   **(REUSE_STARTS[start] if isinstance(start, str) else start))
 
 
-def reuse_run(dataset: str, start: str, *, train_size: int | None, epochs: int, seed: int,
+def reuse_run(dataset: str, start: str | dict[str, Any], *, train_size: int | None, epochs: int, seed: int,
               eval_n: int = 2000, robust_n: int = 500, eps: float = 0.1) -> dict[str, Any]:
     """Train the fast CNN on ``dataset`` from ``start`` (standard training); after every epoch
     record seconds, clean accuracy on ``eval_n`` test images and accuracy under PGD-20

@@ -2,7 +2,9 @@
 
 ``check(label, answer)`` prints ✔ or ✘ with a hint that does not give the solution away, and
 returns whether the answer passed. Each check computes its reference from the library and the
-course's recorded runs, never from a stored answer. ``CHECKS`` lists the exercises that have one.
+course's recorded runs; the exercises that train or generate for minutes are checked against the
+worked solution's numbers, recorded once by ``python benchmarks/exercise_references.py``
+(``REFERENCES`` says how) and re-checked by the tests. ``CHECKS`` lists the exercises that have one.
 """
 from __future__ import annotations
 
@@ -13,21 +15,28 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from tutorial_lib import experiments, interpret, toy, zoo
+from tutorial_lib import experiments, generate, interpret, toy, zoo
 from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, pgd, step_size
-from tutorial_lib.budgets import pgd_budget
+from tutorial_lib.budgets import pgd_budget, strong_budget
 from tutorial_lib.data import balanced_subset, load_dataset
-from tutorial_lib.evaluate import predict, robust_accuracy
+from tutorial_lib.evaluate import accuracy, predict, robust_accuracy
 from tutorial_lib.models import quantized
 from tutorial_lib.stats import wilson_interval
 from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
-from tutorial_lib.train import collapse_epoch
+from tutorial_lib.train import TrainConfig, collapse_epoch, train
 
 Verdict = tuple[bool, str]
 
 
 CHAPTER2_DIST = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
 """Chapter 2's toy distribution, the one its exercises use."""
+
+TRADES_EXERCISE = tuple(TrainConfig(method=m, beta=b, eps=0.3, steps=5, eps_warmup=0.3, epochs=2)
+                        for m, b in (("pgd", 6.0), ("trades", 1.0), ("trades", 6.0)))
+"""Chapter 4's ``train-ex-trades`` runs: PGD-5, TRADES β = 1, TRADES β = 6 (2 epochs, warm-up)."""
+
+SMALL_DATA_EXERCISE = tuple(experiments.figure1_config("linf", eps, 300) for eps in (0.0, 0.1))
+"""Chapter 5's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
 
 
 def _chapter3_images() -> tuple[Tensor, Tensor]:
@@ -244,6 +253,205 @@ def l1_pieces(answer: tuple[Callable, Callable]) -> Verdict:
     return ok, "" if ok else "the projection is not the closest point of the ℓ1 ball (try points inside and far outside)"
 
 
+# --- the exercises that train or generate: references recorded by benchmarks/exercise_references.py
+Table = dict[str, list[float]]
+
+
+def _recorded(label: str) -> Table:
+    """The recorded reference table of exercise ``label`` (the worked solution's numbers)."""
+    return experiments.load("exercise_references")["references"][label]
+
+
+def _table(answer: dict, label: str, tols: tuple[float, ...], hint: str) -> Verdict:
+    """A table {key: numbers} against the recorded one, key by key, each number within its
+    tolerance (accuracies already as fractions)."""
+    reference = _recorded(label)
+    answer = {str(k): v for k, v in answer.items()}
+    if set(answer) != set(reference):
+        return False, f"give one entry for each of {sorted(reference)}"
+    off = [k for k, ref in reference.items() if any(abs(float(a) - r) > t for a, r, t in zip(answer[k], ref, tols))]
+    return not off, "" if not off else f"outside the tolerance: {', '.join(off)}. {hint}"
+
+
+SPOT = range(0, 200, 10)
+"""The images of chapter 3's 200 on which ``attacks-ex-min-eps`` is spot-checked."""
+
+
+def reference_min_eps() -> Table:
+    """Each robust-or-not model's smallest fooling ε on the ``SPOT`` images (bisection in [0, 0.5]
+    to 0.5/2⁸, seeded PGD-40)."""
+    x, y = _chapter3_images()
+    return {n: [_minimal_eps(zoo.load(n), x[i:i + 1], y[i:i + 1], hi=0.5, tol=0.5 / 2 ** 8) for i in SPOT]
+            for n in ("mnist_standard", "mnist_linf_0.3")}
+
+
+def minimal_eps_pair(answer: tuple[Tensor, Tensor]) -> Verdict:
+    """``attacks-ex-min-eps``: (the standard model's, the robust ℓ∞ model's) smallest fooling ε on
+    chapter 3's 200 images. Spot-checked on every tenth image: 16 of 20 within 0.015, per model."""
+    for values, (name, ref) in zip(answer, _recorded("attacks-ex-min-eps").items()):
+        values = torch.as_tensor(values, dtype=torch.float32).flatten()
+        if len(values) != 200:
+            return False, f"give 200 values per model (one per image), got {len(values)}"
+        close = sum(abs(float(values[i]) - r) <= 0.015 for i, r in zip(SPOT, ref))
+        if close < 16:
+            return False, f"{name}: only {close} of 20 spot-checked images agree with a bisection to within 0.015"
+    return True, ""
+
+
+TRADES_NAMES = ("PGD-5", "TRADES β = 1", "TRADES β = 6")
+
+
+def reference_trades() -> Table:
+    """Clean accuracy (10,000 test images) and strong-budget accuracy (first 1,000) of each
+    ``TRADES_EXERCISE`` run."""
+    x, y = load_dataset("mnist", "test")
+    models = [train(cfg).model for cfg in TRADES_EXERCISE]
+    return {n: [accuracy(m, (x, y)), robust_accuracy(m, (x[:1000], y[:1000]), attack=strong_budget(0.3)).accuracy]
+            for n, m in zip(TRADES_NAMES, models)}
+
+
+def trades_runs(answer: list[tuple[float, float]]) -> Verdict:
+    """``train-ex-trades``: (clean accuracy on the 10,000 test images, strong-budget accuracy on the
+    first 1,000) for PGD-5, TRADES β = 1 and TRADES β = 6, in that order; within 1 point (clean)
+    and 4 points (robust) of the recorded runs."""
+    if len(answer) != len(TRADES_NAMES):
+        return False, f"give {len(TRADES_NAMES)} (clean, robust) pairs, in the order {', '.join(TRADES_NAMES)}"
+    return _table({n: tuple(map(_fraction, a)) for n, a in zip(TRADES_NAMES, answer)}, "train-ex-trades",
+                  (0.01, 0.04), "Check the recipe (2 epochs, PGD-5, warm-up 0.3), β and the test images.")
+
+
+def reference_small_data() -> Table:
+    """Standard accuracy of each ``SMALL_DATA_EXERCISE`` run on the 10,000 test images."""
+    x, y = load_dataset("mnist", "test")
+    return {n: [accuracy(train(cfg).model, (x, y))] for n, cfg in zip(("standard", "ℓ∞ 0.1"), SMALL_DATA_EXERCISE)}
+
+
+def small_data(answer: tuple[float, float]) -> Verdict:
+    """``tradeoff-ex-small-data``: standard accuracy of the standard and the ℓ∞ 0.1 models trained
+    on 300 images (``figure1_config``, seed 0), each within 2 points of the recorded runs."""
+    return _table({"standard": (_fraction(answer[0]),), "ℓ∞ 0.1": (_fraction(answer[1]),)}, "tradeoff-ex-small-data",
+                  (0.02,), "Use figure1_config with 300 images and seed 0, and all 10,000 test images.")
+
+
+FIRST_LAYER_START = {"init_from": "mnist_linf_0.3", "init_layers": 3, "freeze": 3}
+"""``see-ex-first-layer-only``'s start: the robust ℓ∞ model's first convolution, frozen."""
+
+
+def reference_first_layer() -> Table:
+    """PGD-20 accuracy after the first-layer-only feature-reuse run (MNIST, 1,000 images, 10 epochs, seed 0)."""
+    run = experiments.reuse_run("mnist", FIRST_LAYER_START, train_size=1000, epochs=10, seed=0)
+    return {"robust": [run["history"][-1]["robust"]]}
+
+
+def first_layer_only(answer: float) -> Verdict:
+    """``see-ex-first-layer-only``: the final PGD-20 accuracy of the run with only the robust first
+    convolution (seed 0), within 3 points of the recorded run."""
+    return _table({"robust": (_fraction(answer),)}, "see-ex-first-layer-only", (0.03,),
+                  "Start from FIRST_LAYER_START's layers: 1,000 images, 10 epochs, seed 0.")
+
+
+CHAPTER6_MODELS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3", "mnist_l2_1.0", "mnist_l2_2.0")
+"""The six MNIST models of chapter 6, by zoo name."""
+
+
+def reference_strong_at_0_1() -> Table:
+    """Each chapter 6 model's accuracy under the strong budget at ℓ∞ 0.1 on the first 200 of
+    chapter 6's 500 images."""
+    xs, ys = balanced_subset(*load_dataset("mnist", "test"), 500, seed=0)
+    return {n: [robust_accuracy(zoo.load(n), (xs[:200], ys[:200]), attack=strong_budget(0.1)).accuracy]
+            for n in CHAPTER6_MODELS}
+
+
+def alignment_vs_robustness(answer: dict[str, float]) -> Verdict:
+    """``see-ex-alignment-vs-robustness``: {zoo name: strong-budget accuracy at ℓ∞ 0.1 on the first
+    200 of chapter 6's images} for its six models, each within 3 points."""
+    return _table({n: (_fraction(a),) for n, a in answer.items()}, "see-ex-alignment-vs-robustness", (0.03,),
+                  "Use budgets.strong_budget(0.1) and xs[:200], ys[:200].")
+
+
+CLASSES = torch.arange(10).repeat_interleave(8)
+"""Chapter 7's targets: eight generations per class."""
+
+
+def generation_scores(images: Tensor, x_train: Tensor, y_train: Tensor) -> tuple[float, float, float]:
+    """Chapter 7's ``report``, in part: kNN judge agreement (a fraction), diversity (mean pairwise
+    distance within a class) and mean distance to the nearest training image."""
+    per = images.view(10, 8, -1)
+    return ((generate.nearest_neighbour_labels(images, x_train, y_train, k=5) == CLASSES).float().mean().item(),
+            sum(generate.mean_pairwise_distance(per[c]) for c in range(10)) / 10,
+            generate.nearest_distance(images, x_train).mean().item())
+
+
+def class_free_seeds(x_train: Tensor, y_train: Tensor) -> Tensor:
+    """Chapter 7's class-free seeds: one rank-20 Gaussian fitted to all training images, seed 1."""
+    anything = generate.fit_class_gaussians(x_train, torch.zeros_like(y_train), rank=20, classes=1)
+    return generate.sample_seeds(anything, torch.zeros_like(CLASSES), generator=torch.Generator().manual_seed(1))
+
+
+def reference_rank() -> Table:
+    """(diversity, kNN agreement) of the robust ℓ2 model's generations from per-class Gaussians of
+    rank 0, 5, 20, 50 (seed 0, ℓ2 ε 6, 60 steps)."""
+    (x, y), model, out = load_dataset("mnist", "train"), zoo.load("mnist_l2_2.0"), {}
+    for rank in (0, 5, 20, 50):
+        seeds = generate.sample_seeds(generate.fit_class_gaussians(x, y, rank=rank), CLASSES,
+                                      generator=torch.Generator().manual_seed(0))
+        knn, diversity, _ = generation_scores(generate.generate(model, seeds, CLASSES, eps=6.0, steps=60), x, y)
+        out[str(rank)] = [diversity, knn]
+    return out
+
+
+def seed_rank(answer: dict[int, tuple[float, float]]) -> Verdict:
+    """``gen-ex-rank``: {rank: (diversity, kNN judge agreement)} for ranks 0, 5, 20, 50; diversity
+    within 0.1, agreement within 5 points."""
+    return _table({int(r): (float(d), _fraction(k)) for r, (d, k) in answer.items()}, "gen-ex-rank", (0.1, 0.05),
+                  "Fit the Gaussians on all training images, seed the draws with 0, ε = 6, 60 steps.")
+
+
+def reference_budget() -> Table:
+    """(kNN agreement, distance to the nearest training image) of the robust ℓ2 model's generations
+    from the class-free seeds at ℓ2 ε 2, 4, 6, 10 (60 steps)."""
+    (x, y), model = load_dataset("mnist", "train"), zoo.load("mnist_l2_2.0")
+    seeds = class_free_seeds(x, y)
+    return {str(eps): list(generation_scores(generate.generate(model, seeds, CLASSES, eps=eps, steps=60), x, y)[::2])
+            for eps in (2.0, 4.0, 6.0, 10.0)}
+
+
+def generation_budget(answer: dict[float, tuple[float, float]]) -> Verdict:
+    """``gen-ex-budget``: {ε: (kNN judge agreement, mean distance to the nearest training image)}
+    for ε 2, 4, 6, 10; agreement within 5 points, distance within 0.2."""
+    return _table({float(e): (_fraction(k), float(d)) for e, (k, d) in answer.items()}, "gen-ex-budget", (0.05, 0.2),
+                  "Generate from the class-free seeds with the robust ℓ2 model, 60 steps.")
+
+
+def reference_fashion() -> Table:
+    """kNN agreement of class-free generation (ℓ2 ε 6, 60 steps) by two Fashion-MNIST zoo models."""
+    x, y = load_dataset("fashion", "train")
+    seeds = class_free_seeds(x, y)
+    return {n: list(generation_scores(generate.generate(zoo.load(n), seeds, CLASSES, eps=6.0, steps=60), x, y)[:1])
+            for n in ("fashion_standard", "fashion_linf_0.1")}
+
+
+def fashion_generation(answer: dict[str, float]) -> Verdict:
+    """``gen-ex-fashion``: {zoo name: kNN judge agreement} of class-free generation by
+    ``fashion_standard`` and ``fashion_linf_0.1``, each within 5 points."""
+    return _table({n: (_fraction(a),) for n, a in answer.items()}, "gen-ex-fashion", (0.05,),
+                  "Fit the class-free Gaussian on Fashion-MNIST's training images (seed 1), ℓ2 ε = 6, 60 steps.")
+
+
+REFERENCES: dict[str, Callable[[], Table]] = {
+    "attacks-ex-min-eps": reference_min_eps,
+    "train-ex-trades": reference_trades,
+    "tradeoff-ex-small-data": reference_small_data,
+    "see-ex-first-layer-only": reference_first_layer,
+    "see-ex-alignment-vs-robustness": reference_strong_at_0_1,
+    "gen-ex-rank": reference_rank,
+    "gen-ex-budget": reference_budget,
+    "gen-ex-fashion": reference_fashion,
+}
+"""How each recorded reference is computed: the worked solution's code, run once by
+``python benchmarks/exercise_references.py``."""
+
+
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
     "intro-ex-restarts": restarts,
     "attacks-ex-masking": masking,
@@ -257,6 +465,14 @@ CHECKS: dict[str, Callable[[Any], Verdict]] = {
     "train-ex-steps-vs-epochs": equal_budget_epochs,
     "train-ex-detect": collapse_epochs,
     "tradeoff-ex-noise": tie_breaking_images,
+    "attacks-ex-min-eps": minimal_eps_pair,
+    "train-ex-trades": trades_runs,
+    "tradeoff-ex-small-data": small_data,
+    "see-ex-first-layer-only": first_layer_only,
+    "see-ex-alignment-vs-robustness": alignment_vs_robustness,
+    "gen-ex-rank": seed_rank,
+    "gen-ex-budget": generation_budget,
+    "gen-ex-fashion": fashion_generation,
 }
 """The exercises with an automatic check, by label."""
 
