@@ -88,7 +88,7 @@ def run_zoo(args: argparse.Namespace, argv: list[str]) -> int:
     if args.action in ("build", "remeasure"):
         for name in args.names or sorted(experiments.RECIPES):
             card = (experiments.build(name, progress=args.progress) if args.action == "build"
-                    else experiments.remeasure(name, parts=tuple(args.only)))
+                    else experiments.remeasure(name, parts=args.only and tuple(args.only)))
             print(f"{name}: clean {100 * card['clean_accuracy']:.2f}%, "
                   f"{100 * card['robust']['accuracy']:.2f}% under {card['robust']['attack']}, "
                   f"trained in {card['train_seconds']:.0f} s")
@@ -151,9 +151,8 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument("action", nargs="?", choices=["list", "build", "remeasure"], default="list")
     z.add_argument("names", nargs="*", help="models to build (default: all recipes)")
     z.add_argument("--progress", action="store_true")
-    z.add_argument("--only", nargs="+", choices=experiments.MEASUREMENTS,
-                   default=list(experiments.MEASUREMENTS),
-                   help="remeasure: which of the card's measurements to redo (default: all)")
+    z.add_argument("--only", nargs="+", choices=experiments.MEASUREMENTS, default=None,
+                   help="remeasure: which of the card's measurements to redo (default: all the card has)")
     st = sub.add_parser("student-edition", help="write every chapter without its worked solutions")
     st.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
     st.add_argument("--out", type=Path, default=Path("student_edition"), help="folder to write to")

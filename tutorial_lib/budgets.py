@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -157,6 +157,7 @@ class HonestAccuracy:
     n: int
     budget: str
     flags: tuple[str, ...] = ()
+    per_example: Tensor | None = field(default=None, repr=False, compare=False)  # robust or not, per image
 
     def __str__(self) -> str:
         flagged = f"  FLAGS: {'; '.join(self.flags)}" if self.flags else ""
@@ -200,13 +201,15 @@ def honest_accuracy(model: nn.Module, data: Data, *, eps: float, norm: str = "li
     square = square_attack(eps, norm, queries=queries, seed=seed)
     _, free_ok = robust_mask(model, (x[keep], y[keep]), attack=square, batch_size=batch_size)
     n = len(y)
+    per_example = keep.clone()
+    per_example[keep] = free_ok.to(keep.device)
     honest, gradient = free_ok.sum().item() / n, grad_ok.sum().item() / n
     zero = zero_gradient_share(model, x, y, eps=eps, norm=norm, seed=seed)
     flags = masking_flags(honest, gradient, zero, n)
     for flag in flags if warn else ():
         warnings.warn(flag, GradientMaskingWarning, stacklevel=2)
     budget = f"strong_budget + square({queries} queries), eps={eps:g}, {norm}"
-    return HonestAccuracy(honest, gradient, clean.sum().item() / n, zero, n, budget, flags)
+    return HonestAccuracy(honest, gradient, clean.sum().item() / n, zero, n, budget, flags, per_example.cpu())
 
 
 # --- chapter 3's audit: our budgets against an independent library -----------------------------

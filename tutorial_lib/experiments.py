@@ -89,12 +89,15 @@ RECIPES: dict[str, TrainConfig] = {
 SUBSET_SIZE, SUBSET_SEED = 500, 0  # the fixed, class-balanced test subset CI re-checks
 ENSEMBLE_N = 1000                  # test images for the independent ensemble (it is slow)
 HONEST_N = 200                     # the class-balanced subset (seed 0) of the honest numbers
-MEASUREMENTS = ("pgd", "independent", "strong", "honest")
+MEASUREMENTS = ("pgd", "independent", "strong", "honest", "honest_full")
+FULL_HONEST = ("mnist_linf_0.3",)  # the cards whose honest number is also measured on every test image
 """What a card records: ``pgd`` (clean accuracy, PGD-50 on the full test set and on the fixed
 subset), ``independent`` (torchattacks' APGD ensemble) and ``strong`` (the course's
 ``strong_budget``), the last two on the first ``ENSEMBLE_N`` test images of robust models, and
 ``honest`` (``honest_accuracy``: gradient attacks and Square Attack, with the masking flags) at
-the trained threat and at the other norm's ``THREAT_RADII``, on ``HONEST_N`` balanced images."""
+the trained threat and at the other norm's ``THREAT_RADII``, on ``HONEST_N`` balanced images;
+``honest_full``, for the ``FULL_HONEST`` cards only, the honest number at the trained threat on all
+the test images, with the indices of the images it is not robust on (so a sample re-checks it)."""
 THREAT_RADII = {"mnist": {"linf": 0.3, "l2": 2.0}, "fashion": {"linf": 0.1, "l2": 1.0}}
 """The course's standard radius of each norm per dataset (the paper's MNIST radii)."""
 
@@ -150,6 +153,20 @@ def measure_honest(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
     return out
 
 
+def measure_honest_full(model: nn.Module, cfg: TrainConfig) -> dict[str, Any]:
+    """The honest number at the model's own threat on every test image, and where it fails."""
+    eps, norm = eval_radius(cfg)
+    h = honest_accuracy(model, load_dataset(cfg.dataset, "test"), eps=eps, norm=norm)
+    return {"norm": norm, "eps": eps, "accuracy": h.accuracy, "gradient": h.gradient,
+            "zero_gradient": h.zero_gradient, "n": h.n, "budget": h.budget, "flags": list(h.flags),
+            "not_robust": (~h.per_example).nonzero().flatten().tolist()}
+
+
+def card_parts(name: str) -> tuple[str, ...]:
+    """The measurements a zoo card records: all of them for ``FULL_HONEST``, else all but ``honest_full``."""
+    return MEASUREMENTS if name in FULL_HONEST else tuple(m for m in MEASUREMENTS if m != "honest_full")
+
+
 def measure(model: nn.Module, cfg: TrainConfig, *,
             parts: tuple[str, ...] = MEASUREMENTS) -> dict[str, Any]:
     """The card's numbers, for the chosen ``parts`` of ``MEASUREMENTS``."""
@@ -172,6 +189,8 @@ def measure(model: nn.Module, cfg: TrainConfig, *,
                          "attack": f"strong_budget(eps={eps}, norm={norm})"}
     if "honest" in parts:
         out["honest"] = measure_honest(model, cfg)
+    if "honest_full" in parts:
+        out["honest_full"] = measure_honest_full(model, cfg)
     return out
 
 
@@ -190,10 +209,11 @@ def build(name: str, folder: Path = zoo.CHECKPOINT_DIR, *, progress: bool = Fals
 
 
 def remeasure(name: str, folder: Path = zoo.CHECKPOINT_DIR, *,
-              parts: tuple[str, ...] = MEASUREMENTS) -> dict[str, Any]:
-    """Re-measure a shipped model exactly as ``load`` returns it and rewrite its card's numbers."""
+              parts: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Re-measure a shipped model exactly as ``load`` returns it and rewrite its card's numbers
+    (``parts``: which measurements; by default ``card_parts(name)``)."""
     c = zoo.card(name, folder)
-    c.update(measure(zoo.load(name, folder), TrainConfig(**c["config"]), parts=parts))
+    c.update(measure(zoo.load(name, folder), TrainConfig(**c["config"]), parts=parts or card_parts(name)))
     atomic_write_json(folder / f"{name}.json", c)
     return c
 
