@@ -402,8 +402,9 @@ def reference_rank() -> Table:
 
 def seed_rank(answer: dict[int, tuple[float, float]]) -> Verdict:
     """``gen-ex-rank``: {rank: (diversity, kNN judge agreement)} for ranks 0, 5, 20, 50; diversity
-    within 0.1, agreement within 5 points."""
-    return _table({int(r): (float(d), _fraction(k)) for r, (d, k) in answer.items()}, "gen-ex-rank", (0.1, 0.05),
+    within 0.4 (5%: the trailing principal directions, and so the seeds, move with the machine's
+    arithmetic: 8.0 here, 8.2 under two test workers), agreement within 5 points."""
+    return _table({int(r): (float(d), _fraction(k)) for r, (d, k) in answer.items()}, "gen-ex-rank", (0.4, 0.05),
                   "Fit the Gaussians on all training images, seed the draws with 0, ε = 6, 60 steps.")
 
 
