@@ -4,7 +4,7 @@ that a student's check in Colab takes no time. The tests re-run the worked solut
 
 Writes tutorial_lib/results/exercise_references.json, one exercise at a time (an interrupted run
 keeps what it finished; ``--only LABEL ...`` re-records some).
-Usage: python benchmarks/exercise_references.py [--only LABEL ...]   (about 10 minutes on 2 cores)
+Usage: python benchmarks/exercise_references.py [--only LABEL ...]   (about 15 minutes on 2 cores)
 """
 from __future__ import annotations
 
