@@ -142,3 +142,16 @@ def test_fgsm_training_attacks_with_plain_fgsm_from_the_clean_image(standard_mod
     loss, _ = training_loss(standard_model, x, y, cfg, 0.1, torch.Generator().manual_seed(0))
     expected = F.cross_entropy(standard_model(fgsm(standard_model, x, y, eps=0.1)), y)
     assert torch.allclose(loss, expected, atol=1e-5)
+
+
+def test_keep_best_remembers_the_weights_of_the_best_epoch():
+    from tutorial_lib.train import keep_best
+
+    scores = iter([0.3, 0.7, 0.5])
+    hook, best = keep_best(lambda model: {"check": next(scores)}, "check")
+    snapshots = []
+    result = train(TrainConfig(epochs=3, train_size=300, seed=2),
+                   on_epoch_end=lambda m: (snapshots.append({k: v.clone() for k, v in m.state_dict().items()}), hook(m))[1])
+    assert best["epoch"] == 2 and best["values"] == [0.3, 0.7, 0.5] and best["seconds"] >= 0
+    assert all(torch.equal(best["state"][k], snapshots[1][k]) for k in snapshots[1])
+    assert not all(torch.equal(best["state"][k], v) for k, v in result.model.state_dict().items())

@@ -399,6 +399,26 @@ def robust_check(x: Tensor, y: Tensor, *, eps: float, norm: str = "linf", steps:
     return check
 
 
+def keep_best(hook: Callable[[nn.Module], dict[str, float]], key: str
+              ) -> tuple[Callable[[nn.Module], dict[str, float]], dict[str, Any]]:
+    """Early stopping as an ``on_epoch_end`` hook: ``hook``'s numbers, and in the returned dict the
+    epoch (from 1) where its ``key`` was highest, that epoch's weights (``state``), every epoch's
+    ``values`` and the ``seconds`` spent in the hook (to take out of the training time)."""
+    best: dict[str, Any] = {"epoch": 0, "state": None, "values": [], "seconds": 0.0}
+
+    def wrapped(model: nn.Module) -> dict[str, float]:
+        t0 = time.perf_counter()
+        row = hook(model)
+        best["values"].append(row[key])
+        if row[key] > max(best["values"][:-1], default=-math.inf):
+            best.update(epoch=len(best["values"]),
+                        state={k: v.detach().clone() for k, v in model.state_dict().items()})
+        best["seconds"] += time.perf_counter() - t0
+        return row
+
+    return wrapped, best
+
+
 def epoch_probe(dataset: str = "mnist", *, eps: float, norm: str = "linf", clean_n: int = 2000,
                 robust_n: int = 500, steps: int = 20, fgsm: bool = False
                 ) -> Callable[[nn.Module], dict[str, float]]:
