@@ -3,9 +3,11 @@ from scratch, then measure it honestly. Also trains the standard recipe and prin
 
 Usage: python benchmarks/time_to_robust.py [--set KEY=VALUE ...] [--honest-n 10000]
                                            [--record LABEL] [--skip-standard] [--early-stop]
+                                           [--save PATH]
   --set        change the flagship recipe (TrainConfig fields), e.g. --set ema=0.999 activation=silu
   --honest-n   test images for the honest number (the first N; 10,000 is the whole test set)
   --record     add this attempt, labelled, to tutorial_lib/results/flagship_attempts.json
+  --save       keep the trained weights there (tutorial_lib.checkpoint.save_model) to measure later
   --early-stop after every epoch, PGD-20 accuracy at ℓ∞ 0.3 on a held-out check (test images
                9,000-9,999, disjoint from the first 1,000); its time is not counted as training. If
                the best epoch is not the last, that epoch's model is measured honestly too.
@@ -29,6 +31,7 @@ os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
 from tutorial_lib import experiments  # noqa: E402
 from tutorial_lib.budgets import honest_accuracy  # noqa: E402
+from tutorial_lib.checkpoint import save_model  # noqa: E402
 from tutorial_lib.data import load_dataset  # noqa: E402
 from tutorial_lib.devices import hardware  # noqa: E402
 from tutorial_lib.evaluate import accuracy  # noqa: E402
@@ -53,14 +56,17 @@ def overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def measure(model: torch.nn.Module, honest_n: int) -> dict[str, Any]:
-    """Clean accuracy on all test images; honest accuracy at ℓ∞ 0.3 on the first ``honest_n``."""
+    """Clean accuracy on all test images; honest accuracy at ℓ∞ 0.3 on the first ``honest_n``, and
+    the images among those it is not robust on (for paired comparisons with the card's list)."""
     x, y = load_dataset("mnist", "test")
     h = honest_accuracy(model, (x[:honest_n], y[:honest_n]), eps=0.3, warn=False)
     return {"clean": accuracy(model, (x, y)), "honest": h.accuracy, "gradient": h.gradient, "n": h.n,
-            "budget": h.budget, "flags": list(h.flags)}
+            "budget": h.budget, "flags": list(h.flags),
+            "not_robust": [i for i, ok in enumerate(h.per_example.tolist()) if not ok]}
 
 
-def attempt(cfg: TrainConfig, honest_n: int, *, early_stop: bool = False) -> dict[str, Any]:
+def attempt(cfg: TrainConfig, honest_n: int, *, early_stop: bool = False, save: str | None = None
+            ) -> dict[str, Any]:
     """Train ``cfg`` from scratch, then measure it (and, with ``early_stop``, its best epoch)."""
     x, y = load_dataset("mnist", "test")
     hook, best = keep_best(robust_check(x[CHECK], y[CHECK], eps=0.3, steps=20, collapse_ratio=0.0),
@@ -68,6 +74,8 @@ def attempt(cfg: TrainConfig, honest_n: int, *, early_stop: bool = False) -> dic
     start = time.perf_counter()
     result = train(cfg, on_epoch_end=hook)
     seconds = time.perf_counter() - start - best["seconds"]
+    if save:
+        save_model(result.model, save, arch=cfg.arch, arch_kwargs=cfg.arch_kwargs())
     out = {"config": asdict(cfg), "train_seconds": round(seconds, 1), **measure(result.model, honest_n)}
     if early_stop:
         out["early_stop"] = {"check": "PGD-20 at ℓ∞ 0.3 on test images 9,000-9,999",
@@ -87,11 +95,12 @@ def main() -> None:
     p.add_argument("--record", metavar="LABEL")
     p.add_argument("--skip-standard", action="store_true")
     p.add_argument("--early-stop", action="store_true")
+    p.add_argument("--save", metavar="PATH")
     args = p.parse_args()
     changes = overrides(args.set)
     cfg = replace(experiments.FLAGSHIP, **changes)
     print(f"torch {torch.__version__}, {hardware()}\nrecipe: {cfg}", flush=True)
-    r = attempt(cfg, args.honest_n, early_stop=args.early_stop)
+    r = attempt(cfg, args.honest_n, early_stop=args.early_stop, save=args.save)
     print(f"training wall-clock: {r['train_seconds']:.1f} s\nclean accuracy (10,000 test images): {100 * r['clean']:.2f}%\n"
           f"honest accuracy (first {r['n']:,} test images, {r['budget']}): {100 * r['honest']:.2f}% "
           f"(gradient attacks alone {100 * r['gradient']:.2f}%); flags: {r['flags'] or 'none'}", flush=True)
