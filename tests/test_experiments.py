@@ -73,3 +73,12 @@ def test_split_halves_is_a_seeded_stratified_partition():
     assert not torch.equal(a, ex.split_halves(y, seed=1)[0])
     assert a.tolist() != list(range(len(a)))                             # not the first half
     assert abs(len(a) - len(b)) <= 1                                     # odd images alternate
+
+
+def test_an_attempt_is_compared_with_the_card_on_the_same_images_only():
+    card = {"not_robust": [0, 1, 2, 7, 12, 40]}             # 40 lies beyond the attempt's images
+    attempt = {"n": 20, "honest": 0.85, "not_robust": [1, 3, 5]}
+    v = ex.versus_card(attempt, card)
+    assert (v["card"], v["attempt"]) == (0.75, 0.85)         # 5 of 20 lost by the card, 3 by the attempt
+    assert (v["only_attempt"], v["only_card"]) == (4, 2)     # the card loses 0, 2, 7, 12; the attempt 3, 5
+    assert v["p"] == pytest.approx(0.6875)                   # 4 against 2 is no evidence either way

@@ -46,3 +46,11 @@ def test_a_steady_decline_needs_every_step_down_beyond_the_noise():
     assert not stats.steady_decline([(90.0, 0.1), (91.0, 0.1), (85.0, 0.2)])   # a rise
     with pytest.raises(ValueError, match="at least two"):
         stats.steady_decline([(90.0, 0.1)])
+
+
+def test_mcnemar_counts_only_the_images_the_models_disagree_on():
+    assert stats.mcnemar_p(0, 0) == 1.0 and stats.mcnemar_p(5, 5) == 1.0
+    assert stats.mcnemar_p(0, 6) == pytest.approx(2 / 64)          # all six disagreements one way
+    assert stats.mcnemar_p(10, 30) == stats.mcnemar_p(30, 10) < 0.01 < stats.mcnemar_p(15, 25) < 0.5
+    with pytest.raises(ValueError, match=">= 0"):
+        stats.mcnemar_p(-1, 3)

@@ -22,6 +22,7 @@ from tutorial_lib.checkpoint import atomic_write_json, save_model
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.devices import hardware
 from tutorial_lib.evaluate import accuracy, robust_accuracy
+from tutorial_lib.stats import mcnemar_p
 from tutorial_lib.tradeoff import threat
 from tutorial_lib.train import TrainConfig, epoch_probe, probe_training_time, train
 
@@ -165,6 +166,17 @@ def measure_honest_full(model: nn.Module, cfg: TrainConfig) -> dict[str, Any]:
 def card_parts(name: str) -> tuple[str, ...]:
     """The measurements a zoo card records: all of them for ``FULL_HONEST``, else all but ``honest_full``."""
     return MEASUREMENTS if name in FULL_HONEST else tuple(m for m in MEASUREMENTS if m != "honest_full")
+
+
+def versus_card(attempt: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+    """A recorded attempt (``flagship_attempts``) against the card's model (``full``: its
+    ``honest_full``) on the same first ``n`` test images: each one's honest accuracy there, the
+    images only one of them keeps, and the exact McNemar p-value of that split."""
+    n = attempt["n"]
+    lost_here, lost_card = set(attempt["not_robust"]), {i for i in full["not_robust"] if i < n}
+    only_attempt, only_card = len(lost_card - lost_here), len(lost_here - lost_card)
+    return {"n": n, "attempt": 1 - len(lost_here) / n, "card": 1 - len(lost_card) / n,
+            "only_attempt": only_attempt, "only_card": only_card, "p": mcnemar_p(only_attempt, only_card)}
 
 
 def measure(model: nn.Module, cfg: TrainConfig, *,

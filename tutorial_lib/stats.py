@@ -35,6 +35,18 @@ def difference_z(a: tuple[float, float], b: tuple[float, float]) -> float:
     return (b[0] - a[0]) / se
 
 
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value for two models measured on the same images: ``only_a``
+    images only the first gets right, ``only_b`` only the second (a sign test on the disagreements)."""
+    if only_a < 0 or only_b < 0:
+        raise ValueError(f"counts of disagreements must be >= 0, got {only_a} and {only_b}")
+    n, k = only_a + only_b, min(only_a, only_b)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
 def exceeds_noise(a: tuple[float, float], b: tuple[float, float], *, z: float = 2.0) -> bool:
     """Whether two (mean, standard error) pairs differ by more than ``z`` standard errors of the
     difference (independent estimates)."""
