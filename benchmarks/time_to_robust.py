@@ -4,10 +4,13 @@ from scratch, then measure it honestly. Also trains the standard recipe and prin
 Usage: python benchmarks/time_to_robust.py [--set KEY=VALUE ...] [--honest-n 10000]
                                            [--record LABEL] [--skip-standard] [--early-stop]
                                            [--save PATH]
+       python benchmarks/time_to_robust.py --measure PATH --images A:B --record LABEL
   --set        change the flagship recipe (TrainConfig fields), e.g. --set ema=0.999 activation=silu
   --honest-n   test images for the honest number (the first N; 10,000 is the whole test set)
   --record     add this attempt, labelled, to tutorial_lib/results/flagship_attempts.json
   --save       keep the trained weights there (tutorial_lib.checkpoint.save_model) to measure later
+  --measure    no training: measure the weights saved by --save on test images A:B too, and pool
+               them into the recorded attempt LABEL (its honest number then covers both)
   --early-stop after every epoch, PGD-20 accuracy at ℓ∞ 0.3 on a held-out check (test images
                9,000-9,999, disjoint from the first 1,000); its time is not counted as training. If
                the best epoch is not the last, that epoch's model is measured honestly too.
@@ -31,7 +34,7 @@ os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
 from tutorial_lib import experiments  # noqa: E402
 from tutorial_lib.budgets import honest_accuracy  # noqa: E402
-from tutorial_lib.checkpoint import save_model  # noqa: E402
+from tutorial_lib.checkpoint import load_model, save_model  # noqa: E402
 from tutorial_lib.data import load_dataset  # noqa: E402
 from tutorial_lib.devices import hardware  # noqa: E402
 from tutorial_lib.evaluate import accuracy  # noqa: E402
@@ -87,6 +90,26 @@ def attempt(cfg: TrainConfig, honest_n: int, *, early_stop: bool = False, save: 
     return out
 
 
+def measure_more(path: str, images: str | None, label: str | None) -> None:
+    """Measure saved weights honestly on test images A:B and pool them into the recorded attempt."""
+    if not (images and label):
+        raise SystemExit("--measure needs --images A:B and --record LABEL (the attempt that saved PATH)")
+    start, stop = (int(v) for v in images.split(":"))
+    record = experiments.load("flagship_attempts")
+    match = [i for i, a in enumerate(record["attempts"]) if a["label"] == label]
+    if not match:
+        raise SystemExit(f"no recorded attempt {label!r}; recorded: {[a['label'] for a in record['attempts']]}")
+    x, y = load_dataset("mnist", "test")
+    h = honest_accuracy(load_model(path).eval(), (x[start:stop], y[start:stop]), eps=0.3, warn=False)
+    a = experiments.with_more_images(record["attempts"][match[0]], start, h)
+    a["measure_commands"] = a.get("measure_commands", []) + ["python benchmarks/time_to_robust.py " + shlex.join(sys.argv[1:])]
+    record["attempts"][match[0]] = a
+    print(f"test images {start}:{stop}: honest {100 * h.accuracy:.2f}% (gradient {100 * h.gradient:.2f}%); "
+          f"pooled over {a['n']:,} images: {100 * a['honest']:.2f}% (gradient {100 * a['gradient']:.2f}%); "
+          f"flags: {a['flags'] or 'none'}", flush=True)
+    experiments.save("flagship_attempts", record, command="python benchmarks/time_to_robust.py --record LABEL (one attempt each)")
+
+
 def main() -> None:
     """Train, measure, print (and record)."""
     p = argparse.ArgumentParser()
@@ -96,7 +119,11 @@ def main() -> None:
     p.add_argument("--skip-standard", action="store_true")
     p.add_argument("--early-stop", action="store_true")
     p.add_argument("--save", metavar="PATH")
+    p.add_argument("--measure", metavar="PATH")
+    p.add_argument("--images", metavar="A:B")
     args = p.parse_args()
+    if args.measure:
+        return measure_more(args.measure, args.images, args.record)
     changes = overrides(args.set)
     cfg = replace(experiments.FLAGSHIP, **changes)
     print(f"torch {torch.__version__}, {hardware()}\nrecipe: {cfg}", flush=True)

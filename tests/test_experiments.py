@@ -82,3 +82,16 @@ def test_an_attempt_is_compared_with_the_card_on_the_same_images_only():
     assert (v["card"], v["attempt"]) == (0.75, 0.85)         # 5 of 20 lost by the card, 3 by the attempt
     assert (v["only_attempt"], v["only_card"]) == (4, 2)     # the card loses 0, 2, 7, 12; the attempt 3, 5
     assert v["p"] == pytest.approx(0.6875)                   # 4 against 2 is no evidence either way
+
+
+
+def test_more_images_pool_into_an_attempt_and_the_comparison_follows_them():
+    from tutorial_lib.budgets import HonestAccuracy
+
+    attempt = {"n": 4, "honest": 0.5, "gradient": 0.75, "flags": [], "not_robust": [1, 3]}
+    more = HonestAccuracy(0.75, 1.0, 1.0, 0.0, 4, "b", (), per_example=torch.tensor([True, False, True, True]))
+    pooled = ex.with_more_images(attempt, 10, more)
+    assert pooled["n"] == 8 and pooled["images"] == [[0, 4], [10, 14]] and pooled["not_robust"] == [1, 3, 11]
+    assert pooled["honest"] == pytest.approx(5 / 8) and pooled["gradient"] == pytest.approx(7 / 8)
+    v = ex.versus_card(pooled, {"not_robust": [0, 1, 5, 12, 13]})   # 5 lies outside both ranges
+    assert (v["n"], v["card"], v["only_attempt"], v["only_card"]) == (8, 0.5, 3, 2)

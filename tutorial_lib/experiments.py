@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from tutorial_lib import zoo
-from tutorial_lib.budgets import honest_accuracy, independent_ensemble, pgd_budget, strong_budget
+from tutorial_lib.budgets import HonestAccuracy, honest_accuracy, independent_ensemble, pgd_budget, strong_budget
 from tutorial_lib.checkpoint import atomic_write_json, save_model
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.devices import hardware
@@ -168,12 +168,28 @@ def card_parts(name: str) -> tuple[str, ...]:
     return MEASUREMENTS if name in FULL_HONEST else tuple(m for m in MEASUREMENTS if m != "honest_full")
 
 
+def attempt_images(attempt: dict[str, Any]) -> set[int]:
+    """The test images a recorded attempt's honest number covers: its ``images`` ranges, else the first ``n``."""
+    return {i for start, stop in attempt.get("images", [[0, attempt["n"]]]) for i in range(start, stop)}
+
+
+def with_more_images(attempt: dict[str, Any], start: int, honest: HonestAccuracy) -> dict[str, Any]:
+    """The attempt's honest numbers pooled with ``honest``, measured on test images from ``start`` on."""
+    n, m = attempt["n"], honest.n
+    lost = [start + i for i, ok in enumerate(honest.per_example.tolist()) if not ok]
+    return {**attempt, "n": n + m, "images": attempt.get("images", [[0, n]]) + [[start, start + m]],
+            "honest": (attempt["honest"] * n + honest.accuracy * m) / (n + m),
+            "gradient": (attempt["gradient"] * n + honest.gradient * m) / (n + m),
+            "flags": attempt["flags"] + list(honest.flags), "not_robust": attempt["not_robust"] + lost}
+
+
 def versus_card(attempt: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
     """A recorded attempt (``flagship_attempts``) against the card's model (``full``: its
-    ``honest_full``) on the same first ``n`` test images: each one's honest accuracy there, the
-    images only one of them keeps, and the exact McNemar p-value of that split."""
-    n = attempt["n"]
-    lost_here, lost_card = set(attempt["not_robust"]), {i for i in full["not_robust"] if i < n}
+    ``honest_full``) on the same test images: each one's honest accuracy there, the images only
+    one of them keeps, and the exact McNemar p-value of that split."""
+    images = attempt_images(attempt)
+    n = len(images)
+    lost_here, lost_card = set(attempt["not_robust"]), set(full["not_robust"]) & images
     only_attempt, only_card = len(lost_card - lost_here), len(lost_here - lost_card)
     return {"n": n, "attempt": 1 - len(lost_here) / n, "card": 1 - len(lost_card) / n,
             "only_attempt": only_attempt, "only_card": only_card, "p": mcnemar_p(only_attempt, only_card)}
