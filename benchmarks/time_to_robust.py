@@ -65,7 +65,7 @@ def measure(model: torch.nn.Module, honest_n: int) -> dict[str, Any]:
     h = honest_accuracy(model, (x[:honest_n], y[:honest_n]), eps=0.3, warn=False)
     return {"clean": accuracy(model, (x, y)), "honest": h.accuracy, "gradient": h.gradient, "n": h.n,
             "budget": h.budget, "flags": list(h.flags),
-            "not_robust": [i for i, ok in enumerate(h.per_example.tolist()) if not ok]}
+            "not_robust": h.not_robust()}
 
 
 def attempt(cfg: TrainConfig, honest_n: int, *, early_stop: bool = False, save: str | None = None

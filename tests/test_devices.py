@@ -77,3 +77,10 @@ def test_a_gpu_model_takes_cpu_inputs_and_gives_the_cpu_results_back(mnist_test)
     assert tl.accuracy(gpu, (x, y)) == tl.accuracy(cpu, (x, y))
     r = tl.train(tl.TrainConfig(epochs=1, train_size=200, device="cuda"))
     assert devices.model_device(r.model).type == "cuda"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU machine the line names the GPU")
+def test_hardware_names_the_cpu_kernels_and_threads_that_change_the_last_digits():
+    line = devices.hardware()
+    assert f"({torch.backends.cpu.get_cpu_capability()})" in line
+    assert line.endswith(f"{torch.get_num_threads()} torch threads")

@@ -159,6 +159,13 @@ class HonestAccuracy:
     flags: tuple[str, ...] = ()
     per_example: Tensor | None = field(default=None, repr=False, compare=False)  # robust or not, per image
 
+    def not_robust(self, start: int = 0) -> list[int]:
+        """The images it is not robust on, as test-set indices when the images began at ``start``."""
+        if self.per_example is None:
+            raise ValueError("this HonestAccuracy has no per_example mask (it was built by hand); "
+                             "measure it with honest_accuracy(...) to list the images it loses")
+        return [start + int(i) for i in (~self.per_example).nonzero().flatten().tolist()]
+
     def __str__(self) -> str:
         flagged = f"  FLAGS: {'; '.join(self.flags)}" if self.flags else ""
         return (f"{100 * self.accuracy:.1f}% honest ({100 * self.gradient:.1f}% under the gradient "

@@ -46,8 +46,9 @@ def to_model_device(model: nn.Module, *tensors: Tensor) -> tuple[Tensor, ...]:
 
 
 def hardware() -> str:
-    """A one-line description of this machine: CPU model and the threads torch uses (and the GPU
-    when there is one), as every recorded result and zoo card states it."""
+    """A one-line description of this machine: CPU model, the kernels torch dispatches to (AVX2,
+    AVX512: they change speed and the last digits) and its threads (and the GPU when there is one),
+    as every recorded result and zoo card states it."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -58,4 +59,4 @@ def hardware() -> str:
         pass
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()} GPU, {cpu}"
-    return f"{cpu}, {torch.get_num_threads()} torch threads"
+    return f"{cpu} ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} torch threads"

@@ -163,7 +163,7 @@ def measure_honest_full(model: nn.Module, cfg: TrainConfig) -> dict[str, Any]:
     h = honest_accuracy(model, load_dataset(cfg.dataset, "test"), eps=eps, norm=norm)
     return {"norm": norm, "eps": eps, "accuracy": h.accuracy, "gradient": h.gradient,
             "zero_gradient": h.zero_gradient, "n": h.n, "budget": h.budget, "flags": list(h.flags),
-            "not_robust": (~h.per_example).nonzero().flatten().tolist()}
+            "not_robust": h.not_robust()}
 
 
 def card_parts(name: str) -> tuple[str, ...]:
@@ -179,11 +179,11 @@ def attempt_images(attempt: dict[str, Any]) -> set[int]:
 def with_more_images(attempt: dict[str, Any], start: int, honest: HonestAccuracy) -> dict[str, Any]:
     """The attempt's honest numbers pooled with ``honest``, measured on test images from ``start`` on."""
     n, m = attempt["n"], honest.n
-    lost = [start + i for i, ok in enumerate(honest.per_example.tolist()) if not ok]
     return {**attempt, "n": n + m, "images": attempt.get("images", [[0, n]]) + [[start, start + m]],
             "honest": (attempt["honest"] * n + honest.accuracy * m) / (n + m),
             "gradient": (attempt["gradient"] * n + honest.gradient * m) / (n + m),
-            "flags": attempt["flags"] + list(honest.flags), "not_robust": attempt["not_robust"] + lost}
+            "flags": attempt["flags"] + list(honest.flags),
+            "not_robust": attempt["not_robust"] + honest.not_robust(start)}
 
 
 def versus_card(attempt: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
