@@ -95,3 +95,15 @@ def test_more_images_pool_into_an_attempt_and_the_comparison_follows_them():
     assert pooled["honest"] == pytest.approx(5 / 8) and pooled["gradient"] == pytest.approx(7 / 8)
     v = ex.versus_card(pooled, {"not_robust": [0, 1, 5, 12, 13]})   # 5 lies outside both ranges
     assert (v["n"], v["card"], v["only_attempt"], v["only_card"]) == (8, 0.5, 3, 2)
+
+
+def test_an_attempt_meets_the_goal_only_on_all_test_images_and_in_time_on_both_machines():
+    goal = {"clean": 0.99, "honest": 0.93, "train_seconds": 300.0}
+    a = {"clean": 0.991, "honest": 0.935, "n": 10_000, "train_seconds": 240.0}
+    assert all(ex.against_goal(a, flagship_here=250.0, card_seconds=280.0, goal=goal).values())
+    slower_card = ex.against_goal(a, flagship_here=200.0, card_seconds=280.0, goal=goal)   # 240 s here is 336 s there
+    assert slower_card == {"clean": True, "honest on all 10,000": True, "seconds here": True,
+                           "seconds on the card's machine": False}
+    assert not ex.against_goal({**a, "n": 1_000}, 250.0, 280.0, goal)["honest on all 10,000"]
+    assert not ex.against_goal({**a, "clean": 0.989}, 250.0, 280.0, goal)["clean"]
+    assert ex.on_card_machine(240.0, flagship_here=200.0, card_seconds=280.0) == pytest.approx(336.0)

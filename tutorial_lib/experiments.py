@@ -70,7 +70,8 @@ FLAGSHIP = replace(PGD5, epochs=16)
 """The flagship: PGD-5 at L∞ 0.3, 16 epochs (benchmarks/time_to_robust.py)."""
 FLAGSHIP_GOAL = {"clean": 0.990, "honest": 0.930, "train_seconds": 300.0}
 """What a successor of the flagship must reach (benchmarks/time_to_robust.py): clean and honest
-(ℓ∞ 0.3) accuracy on all 10,000 test images, training seconds on the card's two Intel cores."""
+(ℓ∞ 0.3) accuracy on all 10,000 test images, and training seconds on two CPU cores: the
+machine's own and, scaled by the flagship's time there, the card's two Intel cores (``against_goal``)."""
 SWEEP = replace(PGD5, epochs=8)
 """Sweep members (the tradeoff chapter): the flagship's recipe at half the epochs."""
 
@@ -196,6 +197,23 @@ def versus_card(attempt: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]
     only_attempt, only_card = len(lost_card - lost_here), len(lost_here - lost_card)
     return {"n": n, "attempt": 1 - len(lost_here) / n, "card": 1 - len(lost_card) / n,
             "only_attempt": only_attempt, "only_card": only_card, "p": mcnemar_p(only_attempt, only_card)}
+
+
+def on_card_machine(seconds: float, flagship_here: float, card_seconds: float) -> float:
+    """Training seconds measured on one machine, scaled to the card's by the flagship's time on
+    both (``flagship_here`` there, ``card_seconds`` on the card's machine): an estimate."""
+    return seconds * card_seconds / flagship_here
+
+
+def against_goal(attempt: dict[str, Any], flagship_here: float, card_seconds: float,
+                 goal: dict[str, float] = FLAGSHIP_GOAL) -> dict[str, bool]:
+    """Which parts of ``goal`` a recorded attempt meets. Its seconds count twice: as measured on its
+    own machine, and scaled to the card's (``on_card_machine``)."""
+    scaled = on_card_machine(attempt["train_seconds"], flagship_here, card_seconds)
+    return {"clean": attempt["clean"] >= goal["clean"],
+            "honest on all 10,000": attempt["n"] == 10_000 and attempt["honest"] >= goal["honest"],
+            "seconds here": attempt["train_seconds"] <= goal["train_seconds"],
+            "seconds on the card's machine": scaled <= goal["train_seconds"]}
 
 
 def measure(model: nn.Module, cfg: TrainConfig, *,
