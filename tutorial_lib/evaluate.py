@@ -143,3 +143,21 @@ def audit_table(audits: dict[str, dict[str, tuple[float, float]]], *, title: str
     for k in rows:
         lines.append(f"{k:<38}" + "".join(f"{a[k][0]:>9.1f}% ({a[k][1]:>4.0f} g)" for a in audits.values()))
     return "\n".join(lines)
+
+
+def reporting_table(rows: Iterable[dict], independent: Iterable[dict] = ()) -> str:
+    """Recorded reporting-budget rows as a table: the worst case of the reporting budget and of
+    ``strong_budget`` per image ("≤" when not converged), the gradient attacks alone, the old
+    1,000-query honest number, a flag mark, and an independent implementation's number if run."""
+    other = {(r["model"], r["norm"], r["n"]): r["independent"] for r in independent}
+    lines = [f"{'model':<17}{'threat':>10}{'images':>8}{'reported':>11}{'APGD only':>11}"
+             f"{'old honest':>12}{'ART':>8}  converged at"]
+    for r in rows:
+        worst = r["accuracy"] - r["strong_budget_breaks_more"] / r["n"]
+        shown = f"{'≤ ' if not r['converged'] else ''}{100 * worst:.1f}%" + (" !" if r["flags"] else "")
+        art = other.get((r["model"], r["norm"], r["n"]))
+        lines.append(f"{r['model']:<17}{r['norm'] + ' ' + format(r['eps'], 'g'):>10}{r['n']:>8,}{shown:>11}"
+                     f"{100 * r['gradient']:>10.1f}%{100 * r['old_honest']:>11.1f}%"
+                     f"{'' if art is None else format(100 * art, '.1f') + '%':>8}  "
+                     + (f"{r['queries']:,} queries" if r["converged"] else f"no: still falling at {r['queries']:,}"))
+    return "\n".join(lines)
