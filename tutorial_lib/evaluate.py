@@ -161,3 +161,11 @@ def reporting_table(rows: Iterable[dict], independent: Iterable[dict] = ()) -> s
                      f"{'' if art is None else format(100 * art, '.1f') + '%':>8}  "
                      + (f"{r['queries']:,} queries" if r["converged"] else f"no: still falling at {r['queries']:,}"))
     return "\n".join(lines)
+
+
+def recorded_row(rows: Iterable[dict], model: str, norm: str, n: int) -> dict:
+    """The one recorded row of ``model`` at ``norm`` on ``n`` images."""
+    hits = [r for r in rows if (r["model"], r["norm"], r["n"]) == (model, norm, n)]
+    if len(hits) != 1:
+        raise KeyError(f"{len(hits)} recorded rows for {model} at {norm} on {n} images; expected one")
+    return hits[0]
