@@ -2,6 +2,7 @@
 import ast
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -39,16 +40,48 @@ def test_chapter_is_stored_executed_without_errors(nb):
     assert not errors
 
 
-@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
-def test_first_cell_installs_the_library_from_the_configured_repository_only(nb):
+INSTALL = re.compile(r'"git\+(?P<url>[^"@]+)@(?P<ref>[^"]+)"')
+
+
+def _release() -> tuple[str, str]:
+    """The repository and the release tag ``v<version>``: _config.yml → repository (url, branch)."""
     cfg = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]
-    first = "".join(next(c for c in _cells(nb) if c["cell_type"] == "code")["source"])
-    assert f'git+{cfg["url"]}@{cfg["branch"]}' in first
+    return cfg["url"], cfg["branch"]
+
+
+def _first_cell(nb: Path) -> str:
+    return "".join(next(c for c in _cells(nb) if c["cell_type"] == "code")["source"])
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_first_cell_installs_the_library_from_the_configured_release_only(nb):
+    first = _first_cell(nb)
+    assert [m.groups() for m in INSTALL.finditer(first)] == [_release()]  # one install, at the release
     assert 'find_spec("tutorial_lib") is None' in first
     code_lines = [ln for ln in first.splitlines() if not ln.lstrip().startswith("#")]
     # torchattacks (chapter 3's audit) may be installed; torch and torchvision never
     assert not any(re.search(r"\btorch(vision)?\b", ln) for ln in code_lines), \
         "the setup cell must never install torch or torchvision"
+
+
+def test_install_lines_launch_buttons_and_package_version_name_the_same_release():
+    url, tag = _release()
+    version = tag.removeprefix("v")
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", tag), f"repository.branch must be a tag v<version>, not {tag!r}"
+    # the launch buttons: the Sphinx configuration Jupyter Book derives from _config.yml
+    from jupyter_book.config import get_final_config
+    sphinx, _ = get_final_config(user_yaml=REPO / "_config.yml", sourcedir=REPO, raise_on_invalid=True,
+                                 cli_config={"latex_individualpages": False})
+    theme = sphinx["html_theme_options"]
+    assert (theme["repository_url"], theme["repository_branch"]) == (url, tag)
+    assert theme["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert {m.group("ref") for nb in CHAPTERS for m in INSTALL.finditer(_first_cell(nb))} == {tag}
+    import tutorial_lib
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"] == version
+    assert tutorial_lib.__version__ == version
+    assert yaml.safe_load((REPO / "CITATION.cff").read_text())["version"] == version
+    newest = re.search(r"^## (\S+)", (REPO / "CHANGELOG.md").read_text(), re.MULTILINE)
+    assert newest and newest.group(1) == version, "CHANGELOG.md's newest entry must be this release"
 
 
 @pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)

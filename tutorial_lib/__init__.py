@@ -21,4 +21,4 @@ __all__ = [
     "attacks", "budgets", "checkpoint", "claims", "data", "devices", "evaluate", "experiments", "listing", "models",
     "plotting", "stats", "training", "zoo",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
