@@ -111,15 +111,30 @@ def test_readme_layout_tables_list_the_modules_in_layer_order():
     assert [m for m in listed if m in LAYERS] == LAYERS
 
 
-def test_every_function_level_import_says_why():
-    bare = []
+def _declared_dependencies() -> set[str]:
+    """The packages pyproject.toml's ``dependencies`` declare, by import name."""
+    text = (ROOT / "pyproject.toml").read_text().split("dependencies = [", 1)[1].split("]", 1)[0]
+    return {line.strip().strip('",').split(">")[0].split("=")[0].split("<")[0] for line in text.splitlines()
+            if line.strip().startswith('"')}
+
+
+def test_every_function_level_import_says_why_and_calls_no_declared_dependency_optional():
+    assert {"torch", "tqdm"} <= _declared_dependencies()
+    bare, wrong = [], []
     for m, tree in MODULES.items():
         lines = _path(m).read_text().splitlines()
         for fn in _functions(tree):
             for node in ast.walk(fn):
-                if isinstance(node, (ast.Import, ast.ImportFrom)) and "#" not in lines[node.lineno - 1]:
-                    bare.append(f"{m}.py:{node.lineno} in {fn.name}")
+                if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                    continue
+                line, where = lines[node.lineno - 1], f"{m}.py:{node.lineno} in {fn.name}"
+                top = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name).split(".")[0]
+                if "#" not in line:
+                    bare.append(where)
+                elif top in _declared_dependencies() and "optional" in line.split("#", 1)[1]:
+                    wrong.append(where)
     assert not bare, f"function-level imports without a reason beside them: {bare}"
+    assert not wrong, f"declared dependencies called optional: {wrong}"
 
 
 def test_no_function_in_the_library_or_the_benchmarks_is_longer_than_40_lines():
