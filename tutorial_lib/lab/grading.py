@@ -367,15 +367,6 @@ CLASSES = torch.arange(10).repeat_interleave(8)
 """Chapter 7's targets: eight generations per class."""
 
 
-def generation_scores(images: Tensor, x_train: Tensor, y_train: Tensor) -> tuple[float, float, float]:
-    """Chapter 7's ``report``, in part: kNN judge agreement (a fraction), diversity (mean pairwise
-    distance within a class) and mean distance to the nearest training image."""
-    per = images.view(10, 8, -1)
-    return ((generate.nearest_neighbour_labels(images, x_train, y_train, k=5) == CLASSES).float().mean().item(),
-            sum(generate.mean_pairwise_distance(per[c]) for c in range(10)) / 10,
-            generate.nearest_distance(images, x_train).mean().item())
-
-
 def class_free_seeds(x_train: Tensor, y_train: Tensor) -> Tensor:
     """Chapter 7's class-free seeds: one rank-20 Gaussian fitted to all training images, seed 1."""
     anything = generate.fit_class_gaussians(x_train, torch.zeros_like(y_train), rank=20, classes=1)
@@ -389,7 +380,8 @@ def reference_rank() -> Table:
     for rank in (0, 5, 20, 50):
         seeds = generate.sample_seeds(generate.fit_class_gaussians(x, y, rank=rank), CLASSES,
                                       generator=torch.Generator().manual_seed(0))
-        knn, diversity, _ = generation_scores(generate.generate(model, seeds, CLASSES, eps=6.0, steps=60), x, y)
+        made = generate.generate(model, seeds, CLASSES, eps=6.0, steps=60)
+        knn, diversity, _ = generate.judge_scores(made, CLASSES, x, y, per_class=8)
         out[str(rank)] = [diversity, knn]
     return out
 
@@ -407,8 +399,8 @@ def reference_budget() -> Table:
     from the class-free seeds at ℓ2 ε 2, 4, 6, 10 (60 steps)."""
     (x, y), model = load_dataset("mnist", "train"), zoo.load("mnist_l2_2.0")
     seeds = class_free_seeds(x, y)
-    return {str(eps): list(generation_scores(generate.generate(model, seeds, CLASSES, eps=eps, steps=60), x, y)[::2])
-            for eps in (2.0, 4.0, 6.0, 10.0)}
+    made = {eps: generate.generate(model, seeds, CLASSES, eps=eps, steps=60) for eps in (2.0, 4.0, 6.0, 10.0)}
+    return {str(eps): list(generate.judge_scores(m, CLASSES, x, y, per_class=8)[::2]) for eps, m in made.items()}
 
 
 def generation_budget(answer: dict[float, tuple[float, float]]) -> Verdict:
@@ -422,8 +414,8 @@ def reference_fashion() -> Table:
     """kNN agreement of class-free generation (ℓ2 ε 6, 60 steps) by two Fashion-MNIST zoo models."""
     x, y = load_dataset("fashion", "train")
     seeds = class_free_seeds(x, y)
-    return {n: list(generation_scores(generate.generate(zoo.load(n), seeds, CLASSES, eps=6.0, steps=60), x, y)[:1])
-            for n in ("fashion_standard", "fashion_linf_0.1")}
+    made = {n: generate.generate(zoo.load(n), seeds, CLASSES, eps=6.0, steps=60) for n in ("fashion_standard", "fashion_linf_0.1")}
+    return {n: list(generate.judge_scores(m, CLASSES, x, y, per_class=8)[:1]) for n, m in made.items()}
 
 
 def fashion_generation(answer: dict[str, float]) -> Verdict:
