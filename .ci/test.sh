@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite (what `make test` runs): unit tests, every chapter re-executed once by nbval
+# The whole test suite (what `make test` runs): the linter, unit tests, every chapter re-executed once by nbval
 # as a fresh Colab runtime on a second machine would run it (another kernel dispatch and thread count),
 # the book built with warnings as errors, and the pages opened in Chromium. Prints stage times.
 set -euo pipefail
@@ -38,6 +38,10 @@ PYCHECK
 }
 
 jupyter_book() { "$PY" -c 'import sys; from jupyter_book.cli.main import main; sys.argv[0] = "jupyter-book"; sys.exit(main())' "$@"; }
+
+lint() {  # pyflakes' rules (unused and undefined names, redefinitions) on the library, tests and benchmarks
+  interpreter_check "lint" "$PY" && "$PY" -m ruff check tutorial_lib tests benchmarks
+}
 
 unit() {  # one single-threaded pytest-xdist worker per core, each test file on one worker
   interpreter_check "unit tests" "$PY" &&
@@ -129,6 +133,7 @@ browser() {
 NB_DURATIONS=$(mktemp)   # a single-worker pass's --durations report (balances a later multi-worker pass)
 trap 'rm -f "$NB_DURATIONS"' EXIT
 t0=$SECONDS
+stage "lint (ruff)" lint
 stage "unit tests" unit
 # Each chapter runs once: in a fresh-runtime layout (wheel install, notebook copied away) and as a
 # second machine would run it (the stored outputs come from the authors' machine), so the one run

@@ -34,18 +34,11 @@ def best_times(fns: dict, repeats: int) -> dict[str, float]:
     return {name: min(ts) for name, ts in times.items()}
 
 
-def main() -> None:
-    """Run the benchmark and print the ratio."""
-    p = argparse.ArgumentParser()
-    p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--repeats", type=int, default=5)
-    args = p.parse_args()
-    torch.manual_seed(0)
-    model = tl.build_model("fast_cnn").eval()
-    x, y = tl.load_dataset("mnist", "test")
-    x, y = x[: args.n], y[: args.n]
-    eps, steps = 0.3, 40
-    alpha = 2.5 * eps / steps
+def timed_attacks(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, steps: int
+                  ) -> dict:
+    """The functions to time: the floor, our PGD and, when installed, torchattacks' PGD, all at
+    the training step ``step_size(eps, steps=steps, travel=PGD_TRAVEL)``."""
+    alpha = tl.step_size(eps, steps=steps, travel=tl.attacks.PGD_TRAVEL)
 
     def floor() -> None:
         model.requires_grad_(False)  # the floor needs no parameter gradients either
@@ -59,24 +52,37 @@ def main() -> None:
 
     fns = {"floor": floor, "ours": ours}
     try:
-        import torchattacks
+        import torchattacks  # optional: not a dependency of the library
         atk = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=True)
         fns["torchattacks"] = lambda: atk(x, y)
     except ImportError:
-        torchattacks = None
-    t = best_times(fns, args.repeats)
+        pass
+    return fns
+
+
+def main() -> None:
+    """Run the benchmark and print the ratio."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+    torch.manual_seed(0)
+    model = tl.build_model("fast_cnn").eval()
+    x, y = tl.load_dataset("mnist", "test")
+    eps = 0.3
+    t = best_times(timed_attacks(model, x[: args.n], y[: args.n], eps=eps, steps=40), args.repeats)
     t_floor, t_ours = t["floor"], t["ours"]
     print(f"threads={torch.get_num_threads()}  batch={args.n}  PGD-40 L∞ eps={eps}")
     print(f"floor (41 fwd+bwd): {t_floor:.3f} s   tutorial_lib.pgd: {t_ours:.3f} s")
     print(f"ratio floor/pgd = {t_floor / t_ours:.3f}   (goal >= 0.95)")
-    if torchattacks is None:
+    if "torchattacks" not in t:
         print("torchattacks not installed: library comparison skipped "
               "(pip install --no-deps torchattacks to add it)")
         return
+    import torchattacks  # optional, and installed: timed above
     t_ta = t["torchattacks"]
     print(f"torchattacks {torchattacks.__version__} PGD: {t_ta:.3f} s   "
           f"ours/torchattacks time = {t_ours / t_ta:.3f} (<= 1 means not slower)")
-
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tutorial_lib import course, experiments  # noqa: E402
+from tutorial_lib.lab import course, records  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def main() -> int:
     total = sum(r["seconds"] for r in rows)
     print(f"{'whole book':<28} {total:6.1f} s  ({total / 60:.1f} min; goal <= 15 min)")
     if len(rows) == len(sorted((ROOT / "book").glob("[0-9]*.ipynb"))):
-        rec = experiments.save("book_time", {"chapters": rows, "total_seconds": round(total, 1)},
+        rec = records.save("book_time", {"chapters": rows, "total_seconds": round(total, 1)},
                                command="python benchmarks/book_time.py")
         guide = ROOT / "book" / "instructor_guide.md"
         guide.write_text(with_time_table(guide.read_text(), rec))

@@ -1,5 +1,5 @@
 """Reference answers for the exercises whose worked solution trains or generates for minutes:
-the worked solution's code (``tutorial_lib.grading.REFERENCES``) run once here and recorded, so
+the worked solution's code (``tutorial_lib.lab.grading.REFERENCES``) run once here and recorded, so
 that a student's check in Colab takes no time. The tests re-run the worked solutions against it.
 
 Writes tutorial_lib/results/exercise_references.json, one exercise at a time (an interrupted run
@@ -14,7 +14,7 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments, grading  # noqa: E402
+from tutorial_lib.lab import grading, records  # noqa: E402
 
 COMMAND = "python benchmarks/exercise_references.py"
 
@@ -25,14 +25,14 @@ def main() -> None:
     p.add_argument("--only", nargs="+", choices=sorted(grading.REFERENCES), default=list(grading.REFERENCES))
     labels = p.parse_args().only
     try:
-        record = experiments.load("exercise_references")
+        record = records.load("exercise_references")
     except KeyError:
         record = {"references": {}, "seconds": {}}
     for label in labels:
         start = time.perf_counter()
         record["references"][label] = grading.REFERENCES[label]()
         record["seconds"][label] = round(time.perf_counter() - start, 1)
-        record = experiments.save("exercise_references", record, command=COMMAND)
+        record = records.save("exercise_references", record, command=COMMAND)
         print(f"{label}: {record['references'][label]}  ({record['seconds'][label]} s)", flush=True)
 
 

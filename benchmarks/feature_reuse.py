@@ -12,8 +12,9 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments  # noqa: E402
-from tutorial_lib.experiments import REUSE_STARTS, reuse_run  # noqa: E402
+from tutorial_lib.lab import records  # noqa: E402
+from tutorial_lib.lab.chapter6 import reuse_run  # noqa: E402
+from tutorial_lib.lab.recipes import REUSE_STARTS  # noqa: E402
 
 SIZES = {1000: 10, None: 2}  # train_size: epochs (100 and 1,200 optimiser steps)
 SEEDS = (0, 1, 2)
@@ -22,7 +23,7 @@ SEEDS = (0, 1, 2)
 def main() -> None:
     """Run every (dataset, start, size, seed) not yet recorded, saving after each (resumable)."""
     try:
-        rec = experiments.load("feature_reuse")
+        rec = records.load("feature_reuse")
     except KeyError:
         rec = {"runs": [], "total_seconds": 0.0}
     done = {(r["dataset"], r["start"], r["train_size"], r["seed"]) for r in rec["runs"]}
@@ -34,7 +35,7 @@ def main() -> None:
                         continue
                     t0 = time.perf_counter()
                     r = reuse_run(dataset, start, train_size=size, epochs=epochs, seed=seed)
-                    r.update(experiments.stamp())
+                    r.update(records.stamp())
                     last = r["history"][-1]
                     print(f"{dataset:8} {str(size):5} {start:30} seed {seed}: clean {last['clean']:.4f} "
                           f"robust {last['robust']:.4f} in {last['train_seconds']:.1f} s", flush=True)
@@ -42,7 +43,7 @@ def main() -> None:
                     rec.update({"sizes": {str(k): v for k, v in SIZES.items()}, "seeds": list(SEEDS),
                                 "starts": {k: dict(v) for k, v in REUSE_STARTS.items()},
                                 "total_seconds": round(rec["total_seconds"] + time.perf_counter() - t0, 1)})
-                    experiments.save("feature_reuse", {k: v for k, v in rec.items()
+                    records.save("feature_reuse", {k: v for k, v in rec.items()
                                                        if k not in ("command", "hardware")},
                                      command="python benchmarks/feature_reuse.py")
 

@@ -27,7 +27,8 @@ import torch
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments, zoo  # noqa: E402
+from tutorial_lib import zoo  # noqa: E402
+from tutorial_lib.lab import records  # noqa: E402
 from tutorial_lib.checkpoint import atomic_write_json  # noqa: E402
 from tutorial_lib.budgets import reporting_accuracy, strong_budget  # noqa: E402
 from tutorial_lib.data import balanced_subset, load_dataset  # noqa: E402
@@ -140,7 +141,7 @@ def merge(folder: Path) -> None:
     command = ("python benchmarks/reporting_budget.py ours --n 1000 --deadline 370 "
                "(and art, --deadline 330, beside it); the other norms' cases the deadline skipped: "
                "... ours --n 1000 --only MODEL:NORM:EPS ...")
-    atomic_write_json(experiments.RESULTS_DIR / "reporting_budget.json",
+    atomic_write_json(records.RESULTS_DIR / "reporting_budget.json",
                       {"cap": CAP, **rows, "command": command, "hardware": rows["ours"][0]["hardware"]})
 
 
@@ -148,7 +149,7 @@ def main() -> None:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("kind", choices=["ours", "art", "merge"])
-    p.add_argument("folder", nargs="?", default=str(experiments.RESULTS_DIR))
+    p.add_argument("folder", nargs="?", default=str(records.RESULTS_DIR))
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--deadline", type=float, default=float("inf"), help="seconds; later cases are skipped")
     p.add_argument("--only", nargs="*", default=[], help="cases as MODEL:NORM:EPS")

@@ -101,61 +101,72 @@ def run_setting(setting: str) -> None:
         print(f"{setting:<10} {'recorded runs':<28} {time.perf_counter() - start:6.0f} s", flush=True)
 
 
-def measure_recorded_runs(target: Path) -> None:
-    """The numbers the unit tests compare with recorded runs or cards, measured here (see tests/)."""
-    sys.path.insert(0, str(ROOT))
-    from tutorial_lib import experiments as ex
-    from tutorial_lib import zoo
+def rows(pairs) -> list[dict]:  # noqa: ANN001  (quantity, recorded, new) triples
+    """Comparison rows of a recorded number and its new measurement."""
+    return [{"quantity": q, "recorded": a, "new": b} for q, a, b in pairs]
+
+
+def per_epoch(fresh: dict, recorded: dict, keys: tuple[str, ...]) -> list[dict]:
+    """Rows comparing a fresh run's per-epoch ``keys`` with the recorded run's."""
+    return rows((f"epoch {i + 1} {k}", b[k], a[k])
+                for i, (a, b) in enumerate(zip(fresh["history"], recorded["history"])) for k in keys)
+
+
+def training_runs() -> dict[str, list[dict]]:
+    """The recorded training runs the unit tests re-run: a failure run, a feature-reuse point and
+    the cheapest Figure 1 point (tests/test_costs.py, test_interpret.py, test_tradeoff.py)."""
+    from tutorial_lib.lab import chapter4, chapter5, chapter6, records  # after sys.path: this checkout's
+
+    rec = next(r for r in records.load("training_failures")["runs"]
+               if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
+    out = {"failure run FGSM-RS seed 0": per_epoch(chapter4.failure_run("FGSM-RS, α = 1.25ε", seed=0), rec,
+                                                  ("clean", "fgsm", "robust"))}
+    rec = next(r for r in records.load("feature_reuse")["runs"]
+               if (r["dataset"], r["start"], r["train_size"], r["seed"])
+               == ("fashion", "frozen robust features", 1000, 0))
+    fresh = chapter6.reuse_run("fashion", "frozen robust features", train_size=1000, epochs=rec["epochs"], seed=0)
+    out["feature reuse point"] = per_epoch(fresh, rec, ("clean", "robust"))
+    rec = next(r for r in records.load("figure1")["runs"]
+               if (r["eps"], r["train_size"], r["seed"]) == (0.0, chapter5.FIG1_SIZES[0], 0))
+    fresh = chapter5.figure1_run("mnist", "linf", 0.0, chapter5.FIG1_SIZES[0], 0)
+    out["figure1 point"] = rows([("clean", rec["clean"], fresh["clean"])])
+    return out
+
+
+def shipped_models() -> dict[str, list[dict]]:
+    """The numbers of shipped models the unit tests re-measure: one operating point, and every zoo
+    card's clean accuracy and PGD-50 on the fixed subset (tests/test_tradeoff.py, test_zoo.py)."""
+    from tutorial_lib import zoo  # after sys.path: this checkout's
     from tutorial_lib.budgets import pgd_budget, strong_budget
     from tutorial_lib.data import balanced_subset, load_dataset
     from tutorial_lib.evaluate import accuracy, robust_accuracy
+    from tutorial_lib.lab import cards, chapter5, records
     from tutorial_lib.train import TrainConfig
 
-    def rows(pairs):  # (quantity, recorded, new)
-        return [{"quantity": q, "recorded": a, "new": b} for q, a, b in pairs]
-
-    out: dict[str, list[dict]] = {}
-    # tests/test_costs.py::test_recorded_failure_run_is_reproduced
-    rec = next(r for r in ex.load("training_failures")["runs"]
-               if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
-    fresh = ex.failure_run("FGSM-RS, α = 1.25ε", seed=0)
-    out["failure run FGSM-RS seed 0"] = rows(
-        (f"epoch {i + 1} {k}", b[k], a[k])
-        for i, (a, b) in enumerate(zip(fresh["history"], rec["history"])) for k in ("clean", "fgsm", "robust"))
-    # tests/test_interpret.py::test_recorded_feature_reuse_point_is_reproduced
-    rec = next(r for r in ex.load("feature_reuse")["runs"]
-               if (r["dataset"], r["start"], r["train_size"], r["seed"])
-               == ("fashion", "frozen robust features", 1000, 0))
-    fresh = ex.reuse_run("fashion", "frozen robust features", train_size=1000,
-                                epochs=rec["epochs"], seed=0)
-    out["feature reuse point"] = rows(
-        (f"epoch {i + 1} {k}", b[k], a[k])
-        for i, (a, b) in enumerate(zip(fresh["history"], rec["history"])) for k in ("clean", "robust"))
-    # tests/test_tradeoff.py: the cheapest Figure 1 point and one operating point
-    rec = next(r for r in ex.load("figure1")["runs"]
-               if (r["eps"], r["train_size"], r["seed"]) == (0.0, ex.FIG1_SIZES[0], 0))
-    fresh = ex.figure1_run("mnist", "linf", 0.0, ex.FIG1_SIZES[0], 0)
-    out["figure1 point"] = rows([("clean", rec["clean"], fresh["clean"])])
-    rec = next(p for p in ex.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
-    xc, yc, xr, yr = ex.splits()["val"]
+    rec = next(p for p in records.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
+    xc, yc, xr, yr = chapter5.splits()["val"]
     model = zoo.load("mnist_linf_0.1")
-    out["operating point mnist_linf_0.1"] = rows([
+    out = {"operating point mnist_linf_0.1": rows([
         ("clean", rec["val"]["clean"], accuracy(model, (xc, yc))),
-        ("linf@0.1", rec["val"]["linf@0.1"],
-         robust_accuracy(model, (xr, yr), attack=strong_budget(0.1)).accuracy)])
-    # tests/test_zoo.py: every card's clean accuracy and PGD-50 on the fixed subset
+        ("linf@0.1", rec["val"]["linf@0.1"], robust_accuracy(model, (xr, yr), attack=strong_budget(0.1)).accuracy)])}
     zoo_rows = []
     for name in zoo.names():
         card, model = zoo.card(name), zoo.load(name)
         cfg = TrainConfig(**card["config"])
         x, y = load_dataset(cfg.dataset, "test")
-        xs, ys = balanced_subset(x, y, ex.SUBSET_SIZE, seed=card["robust_subset"]["subset_seed"])
-        eps, norm = ex.eval_radius(cfg)
+        xs, ys = balanced_subset(x, y, cards.SUBSET_SIZE, seed=card["robust_subset"]["subset_seed"])
+        eps, norm = cards.eval_radius(cfg)
         zoo_rows += [(f"{name} clean", card["clean_accuracy"], accuracy(model, (x, y))),
                      (f"{name} PGD-50 subset", card["robust_subset"]["accuracy"],
                       robust_accuracy(model, (xs, ys), attack=pgd_budget(eps, norm)).accuracy)]
     out["zoo cards"] = rows(zoo_rows)
-    target.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def measure_recorded_runs(target: Path) -> None:
+    """The numbers the unit tests compare with recorded runs or cards, measured here (see tests/)."""
+    sys.path.insert(0, str(ROOT))
+    target.write_text(json.dumps(training_runs() | shipped_models(), indent=1))
 
 
 def main() -> int:
@@ -274,12 +285,8 @@ def cell_spreads(settings: list[str]) -> list[dict]:
     return rows
 
 
-def report(apply: bool = False) -> int:
-    """Print the spread of every compared cell and of every recorded-run comparison."""
-    import nbformat
-
-    settings = [s for s in all_settings() if (OUT / s.replace(":", "-")).exists()]
-    print(f"settings measured: {', '.join(settings)} (stored outputs are the reference)\n")
+def print_cell_spreads(settings: list[str]) -> tuple[int, dict[str, dict[int, dict[str, float]]]]:
+    """Print every compared cell's spread; return how many cells fail and the tolerances to declare."""
     bad = 0
     print(f"{'notebook':<24}{'cell':>5}{'numbers':>8}{'max |Δ| %':>11}{'other':>8}   declared "
           "(suggested: 2 x spread)  status  largest move")
@@ -299,21 +306,32 @@ def report(apply: bool = False) -> int:
         if r["spread"] > 0 or r["declared"] or r["errors"] or r["text_differs"]:
             print(f"{r['notebook']:<24}{r['cell']:>5}{r['numbers']:>8}{r['spread_pct']:>11.4g}"
                   f"{r['spread_num']:>8.4g}   {declared} ({sug})  {status}  {r['worst']}")
-    print("\nrecorded runs and cards compared by the unit tests (max |new - recorded| over settings):")
+    return bad, changes
+
+
+def recorded_spreads(settings: list[str]) -> dict[tuple[str, str], float]:
+    """Per (group, quantity) of the recorded-run comparisons: the largest |new - recorded| over the
+    settings, and for per-epoch curves the largest |mean over epochs| of each metric."""
     recorded: dict[tuple[str, str], float] = {}
     for s in settings:
         f = OUT / s.replace(":", "-") / "recorded_runs.json"
-        if f.exists():
-            for group, rows in json.loads(f.read_text()).items():
-                means: dict[str, list[float]] = {}  # per metric of a per-epoch curve: mean over epochs
-                for row in rows:
-                    key = (group, row["quantity"])
-                    recorded[key] = max(recorded.get(key, 0.0), abs(row["new"] - row["recorded"]))
-                    if row["quantity"].startswith("epoch "):
-                        means.setdefault(row["quantity"].split()[-1], []).append(row["new"] - row["recorded"])
-                for metric, deltas in means.items():
-                    key = (group, f"mean over epochs of {metric}")
-                    recorded[key] = max(recorded.get(key, 0.0), abs(sum(deltas) / len(deltas)))
+        if not f.exists():
+            continue
+        for group, rows in json.loads(f.read_text()).items():
+            means: dict[str, list[float]] = {}  # per metric of a per-epoch curve: mean over epochs
+            for row in rows:
+                key = (group, row["quantity"])
+                recorded[key] = max(recorded.get(key, 0.0), abs(row["new"] - row["recorded"]))
+                if row["quantity"].startswith("epoch "):
+                    means.setdefault(row["quantity"].split()[-1], []).append(row["new"] - row["recorded"])
+            for metric, deltas in means.items():
+                key = (group, f"mean over epochs of {metric}")
+                recorded[key] = max(recorded.get(key, 0.0), abs(sum(deltas) / len(deltas)))
+    return recorded
+
+
+def print_recorded(recorded: dict[tuple[str, str], float]) -> None:
+    """Print each group's largest move, and the moves of its per-epoch means."""
     groups: dict[str, list[tuple[str, float]]] = {}
     for (group, q), d in recorded.items():
         groups.setdefault(group, []).append((q, d))
@@ -324,16 +342,31 @@ def report(apply: bool = False) -> int:
         for q, d in rows:
             if q.startswith("mean over"):
                 print(f"  {'':<34} |Δ| {d:.4f} of the {q}")
-    if apply:
-        for stem, cells in changes.items():
-            path = ROOT / "book" / f"{stem}.ipynb"
-            nb = nbformat.read(path, as_version=4)
-            for i, tol in cells.items():
-                nb.cells[i].metadata[nt.KEY] = tol
-            nbformat.write(nb, path)
-            print(f"declared tolerances in {path.name}: {cells}")
-    return 1 if bad else 0
 
+
+def apply_tolerances(changes: dict[str, dict[int, dict[str, float]]]) -> None:
+    """Declare the suggested tolerances in the chapters' cell metadata."""
+    import nbformat
+
+    for stem, cells in changes.items():
+        path = ROOT / "book" / f"{stem}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        for i, tol in cells.items():
+            nb.cells[i].metadata[nt.KEY] = tol
+        nbformat.write(nb, path)
+        print(f"declared tolerances in {path.name}: {cells}")
+
+
+def report(apply: bool = False) -> int:
+    """Print the spread of every compared cell and of every recorded-run comparison."""
+    settings = [s for s in all_settings() if (OUT / s.replace(":", "-")).exists()]
+    print(f"settings measured: {', '.join(settings)} (stored outputs are the reference)\n")
+    bad, changes = print_cell_spreads(settings)
+    print("\nrecorded runs and cards compared by the unit tests (max |new - recorded| over settings):")
+    print_recorded(recorded_spreads(settings))
+    if apply:
+        apply_tolerances(changes)
+    return 1 if bad else 0
 
 if __name__ == "__main__":
     sys.exit(main())

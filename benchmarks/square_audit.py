@@ -17,7 +17,8 @@ import torch
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments, zoo  # noqa: E402
+from tutorial_lib import zoo  # noqa: E402
+from tutorial_lib.lab import cards, records  # noqa: E402
 from tutorial_lib.budgets import square_attack  # noqa: E402
 from tutorial_lib.data import balanced_subset, load_dataset  # noqa: E402
 from tutorial_lib.evaluate import robust_accuracy  # noqa: E402
@@ -45,7 +46,7 @@ def art_square(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps:
 
 def main() -> None:
     """Every case with both implementations; record the agreement."""
-    x, y = balanced_subset(*load_dataset("mnist", "test"), experiments.HONEST_N, seed=0)
+    x, y = balanced_subset(*load_dataset("mnist", "test"), cards.HONEST_N, seed=0)
     rows, t0 = [], time.perf_counter()
     for name, norm, eps in CASES:
         model = zoo.load(name, device="cpu")
@@ -53,7 +54,7 @@ def main() -> None:
         art = art_square(model, x, y, eps=eps, norm=norm)
         rows.append({"model": name, "norm": norm, "eps": eps, "torchattacks": ours, "art": art})
         print(f"{name:<15} {norm:>4} {eps:<4} torchattacks {100 * ours:5.1f}%   ART {100 * art:5.1f}%", flush=True)
-    experiments.save("square_audit", {"queries": QUERIES, "n": len(y), "cases": rows,
+    records.save("square_audit", {"queries": QUERIES, "n": len(y), "cases": rows,
                                       "total_seconds": round(time.perf_counter() - t0, 1)},
                      command="python benchmarks/square_audit.py")
 

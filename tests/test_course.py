@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib import course
-from tutorial_lib.__main__ import guide_tables
+from tutorial_lib.lab import course
+from tutorial_lib.lab.cli import guide_tables
 
 REPO = Path(__file__).resolve().parents[1]
 

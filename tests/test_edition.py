@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tutorial_lib.__main__ import main
-from tutorial_lib.edition import EXERCISE, strip_solutions, write_student_edition
+from tutorial_lib.lab.cli import main
+from tutorial_lib.lab.edition import EXERCISE, strip_solutions, write_student_edition
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 

@@ -108,3 +108,14 @@ def test_a_cross_fade_passes_through_double_exposures_and_its_vote_switches(mnis
     assert gen.vote_switches(torch.tensor([[1, 1], [1, 2], [2, 2]])).tolist() == [1, 1]
     with pytest.raises(ValueError, match="steps >= 2"):
         gen.vote_switches(torch.tensor([1, 2]))
+
+
+def test_judge_scores_on_hand_made_images():
+    from tutorial_lib.generate import judge_scores
+    reference = torch.cat([torch.zeros(5, 1, 2, 2), torch.ones(5, 1, 2, 2)])
+    labels = torch.tensor([0] * 5 + [1] * 5)
+    images = torch.stack([torch.zeros(1, 2, 2), torch.full((1, 2, 2), 0.1), torch.ones(1, 2, 2), torch.full((1, 2, 2), 0.9)])
+    agree, diversity, nearest = judge_scores(images, torch.tensor([0, 0, 1, 1]), reference, labels, per_class=2)
+    # kNN votes 0, 0, 1, 1; each class's pair lies 0.1 * sqrt(4) = 0.2 apart; nearest: 0, 0.2, 0, 0.2
+    assert agree == 1.0 and abs(diversity - 0.2) < 1e-6 and abs(nearest - 0.1) < 1e-6
+    assert judge_scores(images, torch.tensor([1, 1, 0, 0]), reference, labels, per_class=2)[0] == 0.0

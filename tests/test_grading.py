@@ -1,56 +1,85 @@
-"""Each exercise check accepts the worked solution's answer and rejects a wrong one."""
+"""Each exercise check accepts the worked solution's answer, computed here without the check's own
+code, and rejects a wrong answer the exercise invites."""
+import json
+import math
+
 import pytest
 import torch
 
-from tutorial_lib import experiments, grading, toy
-from tutorial_lib.stats import wilson_interval
+from tutorial_lib import toy
+from tutorial_lib.lab import chapter6, grading, recipes, records
+from tutorial_lib.train import TrainConfig
 
 
-def test_equal_budget_epochs_accepts_the_solution_and_rejects_another_count(capsys):
-    runs = {r["method"]: r for r in experiments.load("training_cost")["runs"]}
-    E = round(4 * runs["PGD-10"]["seconds_per_epoch"] / runs["FGSM-RS"]["seconds_per_epoch"])  # the solution
+def test_equal_budget_epochs_accepts_the_solution_from_the_runs_totals_and_rejects_counting_passes(capsys):
+    record = json.loads((records.RESULTS_DIR / "training_cost.json").read_text())
+    runs = {r["method"]: r for r in record["runs"]}
+    per_epoch = {m: r["history"][-1]["train_seconds"] / r["config"]["epochs"] for m, r in runs.items()}
+    E = round(4 * per_epoch["PGD-10"] / per_epoch["FGSM-RS"])   # the solution, from each run's total seconds
     assert grading.check("train-ex-steps-vs-epochs", E)
-    assert not grading.check("train-ex-steps-vs-epochs", 4)
+    passes = {"PGD-10": 10 + 1, "FGSM-RS": 1 + 1}   # attack steps + the weight update, per batch
+    assert round(4 * passes["PGD-10"] / passes["FGSM-RS"]) != E   # the invited shortcut is another number
+    assert not grading.check("train-ex-steps-vs-epochs", round(4 * passes["PGD-10"] / passes["FGSM-RS"]))
+    assert not grading.check("train-ex-steps-vs-epochs", 4)   # the same epochs
     assert "✘ train-ex-steps-vs-epochs: not yet" in capsys.readouterr().out
 
 
-def _stopped_at(values, ratio=0.5):  # the worked solution's rule
-    best = 0.0
-    for epoch, v in enumerate(values, 1):
-        if best > 0.2 and v < ratio * best:
-            return epoch
-        best = max(best, v)
-    return None
+FAILURES = {   # (run, seed): robust accuracy per epoch, and the epoch the exercise's rule stops at
+    ("armed, then halved", 0): ([0.1, 0.5, 0.6, 0.25], 4),      # 0.25 < 0.6 / 2
+    ("never armed", 0): ([0.1, 0.15, 0.05, 0.01], None),        # the best never passes 0.2
+    ("dips, not by half", 0): ([0.5, 0.3, 0.26], None),          # 0.26 >= 0.5 / 2
+    ("slides down", 0): ([0.6, 0.35, 0.2], 3),                   # 0.2 < 0.6 / 2, though 0.35 -> 0.2 is not halving
+}
+"""Hand-made training-failure runs and the answers worked out by hand from the exercise's rule
+(stop once PGD accuracy falls below half its best so far, after the best has passed 20%)."""
 
 
-def test_collapse_epochs_accepts_the_solution_and_rejects_a_changed_or_missing_entry():
-    runs = experiments.load("training_failures")["runs"]
-    answer = {(r["run"], r["seed"]): _stopped_at([h["robust"] for h in r["history"]]) for r in runs}
+def test_collapse_epochs_accepts_the_hand_worked_answers_and_rejects_other_rules(monkeypatch):
+    real = records.load("training_failures")
+    fake = {"runs": [{"run": run, "seed": seed, "history": [{"robust": v} for v in values]}
+                     for (run, seed), (values, _) in FAILURES.items()]}
+    monkeypatch.setattr(records, "load", lambda name: fake if name == "training_failures" else real)
+    answer = {key: stop for key, (_, stop) in FAILURES.items()}
     assert grading.check("train-ex-detect", answer)
-    first = next(iter(answer))
-    assert not grading.check("train-ex-detect", {**answer, first: 3 if answer[first] is None else None})
+    assert not grading.check("train-ex-detect", {**answer, ("slides down", 0): None})   # halving from the last epoch
+    assert not grading.check("train-ex-detect", {**answer, ("never armed", 0): 3})      # no 20% floor
     ok, hint = grading.collapse_epochs(dict(list(answer.items())[1:]))
     assert not ok and f"each of the {len(answer)}" in hint
 
 
-def test_graded_feature_accepts_the_closed_forms_and_rejects_the_unchanged_95_percent():
-    dist = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
+def test_collapse_epochs_on_the_recorded_runs_rejects_a_changed_or_missing_entry():
+    runs = records.load("training_failures")["runs"]
+    assert not grading.check("train-ex-detect", {(r["run"], r["seed"]): None for r in runs[1:]})
+    everything_stops = {(r["run"], r["seed"]): 1 for r in runs}   # stopping at once is never the rule's answer
+    assert not grading.check("train-ex-detect", everything_stops)
+
+
+def test_graded_feature_accepts_a_monte_carlo_estimate_and_rejects_the_unchanged_95_percent():
+    dist, mu = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100), 1.645
     eps = 2 * dist.eta
-    solution = (toy.normal_cdf(1.645 - eps), toy.normal_cdf((dist.eta - eps) * dist.d ** 0.5))
-    assert grading.check("toy-ex-change-distribution", solution)
-    assert not grading.check("toy-ex-change-distribution", (0.95, solution[1]))
+    g = torch.Generator().manual_seed(0)
+    correct, n = torch.zeros(3), 0
+    for _ in range(4):   # the solution, by sampling: x1 ~ N(mu y, 1), the rest ~ N(eta y, 1), each moved by -eps y
+        y = torch.randint(0, 2, (50_000,), generator=g).float() * 2 - 1
+        x1 = mu * y + torch.randn(50_000, generator=g)
+        rest = dist.eta * y[:, None] + torch.randn(50_000, dist.d, generator=g)
+        correct += torch.stack([((x1 - eps * y).sign() == y).sum(), ((rest.mean(1) - eps * y).sign() == y).sum(),
+                                (rest.mean(1).sign() == y).sum()])
+        n += 50_000
+    sign_x1, averaging, averaging_unattacked = (correct / n).tolist()
+    assert grading.check("toy-ex-change-distribution", (sign_x1, averaging))
+    assert not grading.check("toy-ex-change-distribution", (0.95, averaging))   # Theorem 2.1's p, unchanged
+    assert not grading.check("toy-ex-change-distribution", (sign_x1, averaging_unattacked))   # the attack forgotten
 
 
-def test_tie_breaking_images_accepts_the_solutions_search_and_rejects_the_recorded_count():
-    from tutorial_lib.tradeoff import load_points
-    points = {p.name: p for p in load_points(experiments.load("operating_points"))}
-    a = points["mnist_linf_0.3"].val["linf@0.2"]
-    b = points["half_natural_linf_0.3"].val["linf@0.2"]
-    hi_acc, lo_acc = max(a, b), min(a, b)
-    n = next(n for n in range(300, 100_001, 100)  # the worked solution's search, in steps of 100
-             if wilson_interval(round(hi_acc * n), n)[0] > wilson_interval(round(lo_acc * n), n)[1])
+def test_tie_breaking_images_accepts_the_normal_approximation_and_rejects_the_recorded_count():
+    record = records.load("operating_points")
+    points = {p["name"]: p for p in record["points"]}
+    a, b = (points[n]["val"]["linf@0.2"] for n in ("mnist_linf_0.3", "half_natural_linf_0.3"))
+    sd = math.sqrt(a * (1 - a)) + math.sqrt(b * (1 - b))
+    n = round((1.96 * sd / abs(a - b)) ** 2)   # the solution: where normal 95% intervals stop overlapping
     assert grading.check("tradeoff-ex-noise", n)
-    assert not grading.check("tradeoff-ex-noise", experiments.SPLIT_N)
+    assert not grading.check("tradeoff-ex-noise", record["split_n"])   # the images the record measured on
 
 
 def test_an_exercise_without_a_check_is_named():
@@ -58,7 +87,7 @@ def test_an_exercise_without_a_check_is_named():
         grading.check("toy-ex-proof", "a proof")
 
 
-def _solution_min_eps(model, x1, y1, lo=0.0, hi=0.3, tol=0.005):  # the worked solution's bisection
+def _solution_bisection(model, x1, y1, lo=0.0, hi=0.3, tol=0.005):  # chapter 1's worked solution, one image
     import tutorial_lib as tl
     while hi - lo > tol:
         mid = (lo + hi) / 2
@@ -80,11 +109,11 @@ def _linear_model(x, y):
     return model.eval()
 
 
-def test_minimal_eps_accepts_the_solutions_bisection_and_rejects_a_shifted_one():
+def test_minimal_eps_accepts_the_unseeded_one_image_bisection_and_rejects_a_shifted_one():
     from tutorial_lib.data import load_dataset
     x, y = load_dataset("mnist", "test")
     model = _linear_model(x, y)
-    eps = [_solution_min_eps(model, x[i:i + 1], y[i:i + 1]) for i in range(20)]
+    eps = [_solution_bisection(model, x[i:i + 1], y[i:i + 1]) for i in range(20)]
     assert grading.check("intro-ex-min-eps", (model, eps))
     assert not grading.check("intro-ex-min-eps", (model, [e + 0.05 for e in eps]))
     assert not grading.minimal_eps((model, eps[:10]))[0]
@@ -225,12 +254,12 @@ def test_masking_accepts_the_solutions_numbers_and_rejects_pgds_masked_number_as
 
 # --- the exercises checked against recorded references: each test re-runs the worked solution ---
 def test_every_recorded_reference_is_there_and_made_by_its_command():
-    record = experiments.load("exercise_references")
+    record = records.load("exercise_references")
     assert set(record["references"]) == set(grading.REFERENCES) <= set(grading.CHECKS)
     assert record["command"] == "python benchmarks/exercise_references.py" and record["hardware"]
 
 
-def _solution_min_eps(model, x, y, rounds=8, hi=0.5):  # the worked solution's batched bisection
+def _solution_batched_bisection(model, x, y, rounds=8, hi=0.5):  # chapter 3's worked solution
     import tutorial_lib as tl
     lo_, hi_ = torch.zeros(len(y)), torch.full((len(y),), hi)
     for _ in range(rounds):
@@ -255,7 +284,7 @@ def test_minimal_eps_pair_accepts_the_solution_on_the_spot_images_and_rejects_sw
     answer = []
     for name in ("mnist_standard", "mnist_linf_0.3"):   # the solution, on the 20 images the check looks at
         values = torch.zeros(200)
-        values[spot] = _solution_min_eps(zoo.load(name), x[spot], y[spot])
+        values[spot] = _solution_batched_bisection(zoo.load(name), x[spot], y[spot])
         answer.append(values)
     assert grading.check("attacks-ex-min-eps", tuple(answer))
     assert not grading.check("attacks-ex-min-eps", (answer[1], answer[0]))
@@ -263,36 +292,49 @@ def test_minimal_eps_pair_accepts_the_solution_on_the_spot_images_and_rejects_sw
     assert not ok and "200 values" in hint
 
 
-def test_trades_recipes_are_the_solutions_and_the_check_rejects_swapped_betas():
-    import tutorial_lib as tl
-    assert grading.TRADES_EXERCISE == (   # the worked solution's configs: equal configs give equal weights
-        tl.TrainConfig(method="pgd", eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
-        tl.TrainConfig(method="trades", beta=1.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
-        tl.TrainConfig(method="trades", beta=6.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2))
-    ref = experiments.load("exercise_references")["references"]["train-ex-trades"]
-    runs = [ref[n] for n in grading.TRADES_NAMES]
-    assert grading.check("train-ex-trades", [(100 * (c - 0.005), 100 * (r + 0.03)) for c, r in runs])  # another seed, in %
-    assert not grading.check("train-ex-trades", [runs[0], runs[2], runs[1]])
-    ok, hint = grading.trades_runs(runs[:2])
+TRADES_SOLUTION = (TrainConfig(method="pgd", eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
+                   TrainConfig(method="trades", beta=1.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
+                   TrainConfig(method="trades", beta=6.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2))
+"""Chapter 4's worked solution of ``train-ex-trades``, as it writes its three runs."""
+
+
+def test_trades_exercise_recipes_are_the_worked_solutions_and_the_check_wants_three_pairs():
+    assert recipes.TRADES_EXERCISE == TRADES_SOLUTION   # equal configs give equal weights: the recorded runs
+    ref = records.load("exercise_references")["references"]["train-ex-trades"]
+    ok, hint = grading.trades_runs([ref[n] for n in grading.TRADES_NAMES][:2])
     assert not ok and "3 (clean, robust) pairs" in hint
 
 
 @pytest.mark.slow
-def test_small_data_accepts_a_retrained_standard_run_and_rejects_swapped_models():
+def test_trades_accepts_the_worked_solutions_retrained_runs_and_rejects_swapped_betas():
+    import tutorial_lib as tl
+    from tutorial_lib import budgets
+    x, y = tl.load_dataset("mnist", "test")
+    answer = []
+    for cfg in TRADES_SOLUTION:   # the worked solution, retrained here, in percent
+        model = tl.train(cfg).model
+        answer.append((100 * tl.accuracy(model, (x, y)),
+                       100 * tl.robust_accuracy(model, (x[:1000], y[:1000]), attack=budgets.strong_budget(0.3)).accuracy))
+    assert grading.check("train-ex-trades", answer)
+    assert not grading.check("train-ex-trades", [answer[0], answer[2], answer[1]])
+
+
+@pytest.mark.slow
+def test_small_data_accepts_both_retrained_runs_and_rejects_swapped_models():
     import tutorial_lib as tl
     x_test, y_test = tl.load_dataset("mnist", "test")
-    standard = tl.accuracy(tl.train(experiments.figure1_config("linf", 0.0, 300)).model, (x_test, y_test))  # the solution, ε = 0
-    linf = experiments.load("exercise_references")["references"]["tradeoff-ex-small-data"]["ℓ∞ 0.1"][0]
+    standard, linf = (tl.accuracy(tl.train(recipes.figure1_config("linf", eps, 300)).model, (x_test, y_test))
+                      for eps in (0.0, 0.1))   # the worked solution: both runs, retrained
     assert grading.check("tradeoff-ex-small-data", (standard, linf))
     assert not grading.check("tradeoff-ex-small-data", (linf, standard))
 
 
 @pytest.mark.slow
 def test_first_layer_only_accepts_the_solutions_run_and_rejects_the_recorded_both_layers_run():
-    conv1 = {"init_from": "mnist_linf_0.3", "init_layers": 3, "freeze": 3}
-    r = experiments.reuse_run("mnist", conv1, train_size=1000, epochs=10, seed=0)
+    conv1 = TrainConfig(init_from="mnist_linf_0.3", init_layers=3, freeze=3)   # the worked solution's start
+    r = chapter6.reuse_run("mnist", conv1, train_size=1000, epochs=10, seed=0)
     assert grading.check("see-ex-first-layer-only", r["history"][-1]["robust"])
-    both = [s for s in experiments.summarise_reuse(experiments.load("feature_reuse")["runs"])
+    both = [s for s in chapter6.summarise_reuse(records.load("feature_reuse")["runs"])
             if (s["dataset"], s["train_size"], s["start"]) == ("mnist", 1000, "frozen robust features")]
     assert not grading.check("see-ex-first-layer-only", both[0]["robust"])
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from tutorial_lib import interpret as it
-from tutorial_lib import experiments, zoo
+from tutorial_lib import zoo
+from tutorial_lib.lab import chapter6, recipes, records
 from tutorial_lib.attacks import input_gradient
 from tutorial_lib.train import TrainConfig, initial_model
 
@@ -93,18 +94,18 @@ def test_initial_model_copies_and_freezes_the_requested_layers():
 
 
 def test_feature_reuse_record_holds_every_start_size_and_seed():
-    runs = experiments.load("feature_reuse")["runs"]
+    runs = records.load("feature_reuse")["runs"]
     keys = {(r["dataset"], r["start"], r["train_size"], r["seed"]) for r in runs}
-    assert len(keys) == len(runs) == 2 * len(experiments.REUSE_STARTS) * 2 * 3
-    assert {r["start"] for r in runs} == set(experiments.REUSE_STARTS) and all(r.get("hardware") for r in runs)
+    assert len(keys) == len(runs) == 2 * len(recipes.REUSE_STARTS) * 2 * 3
+    assert {r["start"] for r in runs} == set(recipes.REUSE_STARTS) and all(r.get("hardware") for r in runs)
 
 
 def test_recorded_feature_reuse_point_is_reproduced():
     """Re-run one recorded run (Fashion-MNIST, frozen robust features, 1,000 images, seed 0)."""
-    rec = next(r for r in experiments.load("feature_reuse")["runs"]
+    rec = next(r for r in records.load("feature_reuse")["runs"]
                if (r["dataset"], r["start"], r["train_size"], r["seed"])
                == ("fashion", "frozen robust features", 1000, 0))
-    fresh = experiments.reuse_run("fashion", "frozen robust features", train_size=1000,
+    fresh = chapter6.reuse_run("fashion", "frozen robust features", train_size=1000,
                          epochs=rec["epochs"], seed=0)
     for a, b in zip(fresh["history"], rec["history"]):
         assert abs(a["clean"] - b["clean"]) <= 0.01 and abs(a["robust"] - b["robust"]) <= 0.02
@@ -112,6 +113,6 @@ def test_recorded_feature_reuse_point_is_reproduced():
 
 def test_unknown_results_and_starts_are_refused():
     with pytest.raises(KeyError, match="available"):
-        experiments.load("no_such_result")
+        records.load("no_such_result")
     with pytest.raises(KeyError, match="unknown start"):
-        experiments.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)
+        chapter6.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)

@@ -10,7 +10,7 @@ from tutorial_lib import zoo
 from tutorial_lib.budgets import (AUTOATTACK_QUERIES, HonestAccuracy, beyond_noise, reporting_accuracy,
                                   reporting_stages, square_flag)
 from tutorial_lib.data import balanced_subset, load_dataset
-from tutorial_lib.experiments import RESULTS_DIR
+from tutorial_lib.lab.records import RESULTS_DIR
 
 
 class _Recorder:

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from tutorial_lib import slides  # noqa: E402
+from tutorial_lib.lab import slides  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -101,23 +101,32 @@ def test_silu_changes_only_the_nonlinearity_and_older_cards_still_match():
     assert TrainConfig(activation="silu").arch_kwargs() == {"width": 1, "activation": "silu"}
 
 
-def test_robust_check_flags_a_collapse_and_the_checkpoint_keeps_the_last_good_epoch(tmp_path, mnist_test):
+def test_robust_check_stops_a_collapsing_run_and_its_checkpoint_holds_the_last_good_epoch(tmp_path, mnist_test):
+    from tutorial_lib.checkpoint import load_file
     from tutorial_lib.train import TrainingCollapsed, robust_check
 
     x, y = mnist_test[0][:100], mnist_test[1][:100]
     check = robust_check(x, y, eps=0.05, steps=3)
-    ckpt = tmp_path / "run.ckpt"
-    good = train(TrainConfig(method="pgd", eps=0.05, steps=2, train_size=2000), checkpoint=ckpt,
-                 on_epoch_end=check)
-    assert good.history[-1]["check_robust_accuracy"] > 0.5
 
     class Collapsed(torch.nn.Module):  # what a collapsed model looks like to PGD: always wrong
         def forward(self, inp):
             return torch.nn.functional.one_hot((y[: inp.shape[0]] + 1) % 10, 10).float() + 0 * inp.sum()
 
+    seen = []   # each epoch's weights, as the hook saw them
+
+    def hook(model):   # the third epoch collapses: the check then sees an always-wrong model
+        seen.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return check(model if len(seen) < 3 else Collapsed())
+
+    ckpt = tmp_path / "run.ckpt"
+    cfg = TrainConfig(method="pgd", eps=0.05, steps=2, train_size=2000, epochs=3)
     with pytest.raises(TrainingCollapsed, match="catastrophic overfitting"):
-        check(Collapsed())
-    assert ckpt.exists()
+        train(cfg, checkpoint=ckpt, on_epoch_end=hook)
+    state = load_file(ckpt)
+    assert [row["epoch"] for row in state["history"]] == [1, 2]      # the run stopped inside epoch 3
+    assert state["history"][-1]["check_robust_accuracy"] > 0.5       # and epoch 2 was good
+    assert all(torch.equal(state["model"][k], seen[1][k]) for k in seen[1])   # epoch 2's weights
+    assert not all(torch.equal(state["model"][k], seen[2][k]) for k in seen[2])
 
 
 def test_trades_learns_and_its_kl_term_vanishes_only_without_a_change(mnist_test):

@@ -14,9 +14,6 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-DEVICES = ("auto", "cpu", "cuda")
-
-
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA if a GPU is available, else the CPU; any other name as ``torch.device``."""
     if isinstance(device, torch.device):

@@ -1,8 +1,7 @@
 """Measuring a model: predictions, clean and robust accuracy (with the attack's budget reported
-beside every robust number), the gradient passes an attack spends, and wall-clock time."""
+beside every robust number), and the gradient passes an attack spends."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,17 +83,6 @@ def robust_accuracy(model: nn.Module, data: Data, *, attack: Attack,
     total = robust.numel()
     return RobustAccuracy(robust.sum().item() / total, describe_attack(attack), total,
                           clean.sum().item() / total)
-
-
-@contextmanager
-def timer() -> Iterator[dict[str, float]]:
-    """Measure wall-clock seconds: ``with timer() as t: ...; t["seconds"]``."""
-    out: dict[str, float] = {}
-    start = time.perf_counter()
-    try:
-        yield out
-    finally:
-        out["seconds"] = time.perf_counter() - start
 
 
 @contextmanager

@@ -110,6 +110,17 @@ def nearest_neighbour_labels(images: Tensor, reference: Tensor, labels: Tensor, 
     return torch.cat(out)
 
 
+def judge_scores(images: Tensor, classes: Tensor, reference: Tensor, labels: Tensor, *,
+                 per_class: int) -> tuple[float, float, float]:
+    """Chapter 7's scores of images generated ``per_class`` at a time for each class in turn: the
+    kNN judge's agreement with ``classes`` (a fraction), their diversity (``mean_pairwise_distance``
+    within a class, averaged over the classes) and their mean distance to the nearest ``reference``."""
+    per = images.view(len(images) // per_class, per_class, -1)
+    return ((nearest_neighbour_labels(images, reference, labels, k=5) == classes).float().mean().item(),
+            sum(mean_pairwise_distance(per[c]) for c in range(len(per))) / len(per),
+            nearest_distance(images, reference).mean().item())
+
+
 def class_distance(images: Tensor, classes: Tensor, reference: Tensor, labels: Tensor, *,
                    features: Callable[[Tensor], Tensor] = lambda x: x, k: int = 5) -> Tensor:
     """Per image, the mean distance from its ``features`` to the ``k`` nearest reference images of

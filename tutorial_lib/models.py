@@ -131,9 +131,3 @@ def build_model(arch: str, **kwargs: int | str) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """The number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def num_classes(model: nn.Module, x: Tensor) -> int:
-    """How many classes the model scores, read from one forward pass on one example."""
-    with torch.no_grad():
-        return model(x[:1]).shape[1]

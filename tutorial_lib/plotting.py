@@ -151,7 +151,7 @@ def mark_points(ax: Axes, points: Mapping[str, tuple[float, float]], *, marker: 
 
 def history_plot(runs: Sequence[dict], *, x: str, y: str, label: str, xlabel: str, ylabel: str,
                  ax: Axes | None = None, scale: float = 100) -> Figure:
-    """Recorded runs (``experiments``' records with a per-epoch ``history``): ``y`` against ``x``,
+    """Recorded runs (the lab's records with a per-epoch ``history``): ``y`` against ``x``,
     one curve per run, named by the run's ``label`` field; ``y`` multiplied by ``scale``."""
     xs = {r[label]: [h[x] for h in r["history"]] for r in runs}
     ys = {r[label]: [scale * h[y] for h in r["history"]] for r in runs}

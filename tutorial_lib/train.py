@@ -174,7 +174,7 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
     if not enabled or os.environ.get("CI"):
         return None
     try:
-        from tqdm.auto import tqdm  # optional: progress bars only when asked for and installed
+        from tqdm.auto import tqdm  # lazy: a declared dependency, imported only when a progress bar is asked for
     except ImportError:
         return None
     return tqdm(total=total, initial=initial, unit="step")
@@ -377,7 +377,8 @@ def collapse_epoch(values: list[float], *, ratio: float = 0.5) -> int | None:
 
 def robust_check(x: Tensor, y: Tensor, *, eps: float, norm: str = "linf", steps: int = 10,
                  collapse_ratio: float = 0.5) -> Callable[[nn.Module], dict[str, float]]:
-    """An ``on_epoch_end`` hook: PGD-``steps`` accuracy on held-out images after every epoch.
+    """An ``on_epoch_end`` hook: accuracy under ``pgd_budget(eps, norm, steps=steps)`` on held-out
+    images after every epoch (the quick evaluation budget, not ``epoch_probe``'s training step).
 
     FGSM training can collapse within an epoch (Wong et al., 2020): FGSM accuracy stays high
     while PGD accuracy drops to ~0. If the check falls below ``collapse_ratio`` times its best

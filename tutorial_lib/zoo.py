@@ -1,5 +1,5 @@
 """The zoo's read side: named pretrained models shipped with the library, each with a card
-(recipe, metrics, sha256). Building and re-measuring them is ``tutorial_lib.experiments``."""
+(recipe, metrics, sha256). Building and re-measuring them is the lab's (``tutorial_lib.lab.cards``)."""
 from __future__ import annotations
 
 import json

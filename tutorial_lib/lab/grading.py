@@ -15,15 +15,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from tutorial_lib import experiments, generate, interpret, toy, zoo
+from tutorial_lib import generate, interpret, toy, zoo
 from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, pgd, step_size
 from tutorial_lib.budgets import pgd_budget, strong_budget
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import accuracy, predict, robust_accuracy
+from tutorial_lib.lab import chapter6, records
+from tutorial_lib.lab.recipes import FIRST_LAYER_START, SMALL_DATA_EXERCISE, TRADES_EXERCISE
 from tutorial_lib.models import quantized
 from tutorial_lib.stats import wilson_interval
 from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
-from tutorial_lib.train import TrainConfig, collapse_epoch, train
+from tutorial_lib.train import collapse_epoch, train
 
 Verdict = tuple[bool, str]
 
@@ -31,12 +33,8 @@ Verdict = tuple[bool, str]
 CHAPTER2_DIST = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
 """Chapter 2's toy distribution, the one its exercises use."""
 
-TRADES_EXERCISE = tuple(TrainConfig(method=m, beta=b, eps=0.3, steps=5, eps_warmup=0.3, epochs=2)
-                        for m, b in (("pgd", 6.0), ("trades", 1.0), ("trades", 6.0)))
-"""Chapter 4's ``train-ex-trades`` runs: PGD-5, TRADES β = 1, TRADES β = 6 (2 epochs, warm-up)."""
-
-SMALL_DATA_EXERCISE = tuple(experiments.figure1_config("linf", eps, 300) for eps in (0.0, 0.1))
-"""Chapter 5's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
+# The exercises' training runs (``TRADES_EXERCISE``, ``SMALL_DATA_EXERCISE``, ``FIRST_LAYER_START``)
+# are recipes like every other: ``tutorial_lib.lab.recipes``.
 
 
 def _chapter3_images() -> tuple[Tensor, Tensor]:
@@ -52,7 +50,7 @@ def _close(answer: float, reference: float, tol: float, what: str) -> Verdict:
 
 def equal_budget_epochs(answer: int) -> Verdict:
     """``train-ex-steps-vs-epochs``: epochs of FGSM-RS that cost as much as 4 of PGD-10."""
-    runs = {r["method"]: r["seconds_per_epoch"] for r in experiments.load("training_cost")["runs"]}
+    runs = {r["method"]: r["seconds_per_epoch"] for r in records.load("training_cost")["runs"]}
     return _close(answer, 4 * runs["PGD-10"] / runs["FGSM-RS"], 0.5,
                   "E (use the cost table's seconds per epoch)")
 
@@ -60,7 +58,7 @@ def equal_budget_epochs(answer: int) -> Verdict:
 def collapse_epochs(answer: dict[tuple[str, int], int | None]) -> Verdict:
     """``train-ex-detect``: {(run, seed): epoch the PGD collapse rule fires, or None} for every
     recorded training-failure run."""
-    runs = experiments.load("training_failures")["runs"]
+    runs = records.load("training_failures")["runs"]
     reference = {(r["run"], r["seed"]): collapse_epoch([h["robust"] for h in r["history"]]) for r in runs}
     if set(answer) != set(reference):
         return False, f"give an entry for each of the {len(reference)} recorded (run, seed) pairs"
@@ -81,7 +79,7 @@ def graded_feature(answer: tuple[float, float]) -> Verdict:
 def tie_breaking_images(answer: int) -> Verdict:
     """``tradeoff-ex-noise``: images per robust number for the recorded flagship and half-natural
     ε = 0.3 points' validation intervals at ℓ∞ 0.2 to stop overlapping."""
-    points = {p.name: p for p in load_points(experiments.load("operating_points"))}
+    points = {p.name: p for p in load_points(records.load("operating_points"))}
     a, b = (points[n].val[threat("linf", 0.2)] for n in ("mnist_linf_0.3", "half_natural_linf_0.3"))
     hi, lo = max(a, b), min(a, b)
     n = next(n for n in range(100, 100_001, 100)   # to the hundred: rounding makes finer steps jitter
@@ -259,7 +257,7 @@ Table = dict[str, list[float]]
 
 def _recorded(label: str) -> Table:
     """The recorded reference table of exercise ``label`` (the worked solution's numbers)."""
-    return experiments.load("exercise_references")["references"][label]
+    return records.load("exercise_references")["references"][label]
 
 
 def _table(answer: dict, label: str, tols: tuple[float, ...], hint: str) -> Verdict:
@@ -333,13 +331,9 @@ def small_data(answer: tuple[float, float]) -> Verdict:
                   (0.02,), "Use figure1_config with 300 images and seed 0, and all 10,000 test images.")
 
 
-FIRST_LAYER_START = {"init_from": "mnist_linf_0.3", "init_layers": 3, "freeze": 3}
-"""``see-ex-first-layer-only``'s start: the robust ℓ∞ model's first convolution, frozen."""
-
-
 def reference_first_layer() -> Table:
     """PGD-20 accuracy after the first-layer-only feature-reuse run (MNIST, 1,000 images, 10 epochs, seed 0)."""
-    run = experiments.reuse_run("mnist", FIRST_LAYER_START, train_size=1000, epochs=10, seed=0)
+    run = chapter6.reuse_run("mnist", FIRST_LAYER_START, train_size=1000, epochs=10, seed=0)
     return {"robust": [run["history"][-1]["robust"]]}
 
 
@@ -373,15 +367,6 @@ CLASSES = torch.arange(10).repeat_interleave(8)
 """Chapter 7's targets: eight generations per class."""
 
 
-def generation_scores(images: Tensor, x_train: Tensor, y_train: Tensor) -> tuple[float, float, float]:
-    """Chapter 7's ``report``, in part: kNN judge agreement (a fraction), diversity (mean pairwise
-    distance within a class) and mean distance to the nearest training image."""
-    per = images.view(10, 8, -1)
-    return ((generate.nearest_neighbour_labels(images, x_train, y_train, k=5) == CLASSES).float().mean().item(),
-            sum(generate.mean_pairwise_distance(per[c]) for c in range(10)) / 10,
-            generate.nearest_distance(images, x_train).mean().item())
-
-
 def class_free_seeds(x_train: Tensor, y_train: Tensor) -> Tensor:
     """Chapter 7's class-free seeds: one rank-20 Gaussian fitted to all training images, seed 1."""
     anything = generate.fit_class_gaussians(x_train, torch.zeros_like(y_train), rank=20, classes=1)
@@ -395,7 +380,8 @@ def reference_rank() -> Table:
     for rank in (0, 5, 20, 50):
         seeds = generate.sample_seeds(generate.fit_class_gaussians(x, y, rank=rank), CLASSES,
                                       generator=torch.Generator().manual_seed(0))
-        knn, diversity, _ = generation_scores(generate.generate(model, seeds, CLASSES, eps=6.0, steps=60), x, y)
+        made = generate.generate(model, seeds, CLASSES, eps=6.0, steps=60)
+        knn, diversity, _ = generate.judge_scores(made, CLASSES, x, y, per_class=8)
         out[str(rank)] = [diversity, knn]
     return out
 
@@ -413,8 +399,8 @@ def reference_budget() -> Table:
     from the class-free seeds at ℓ2 ε 2, 4, 6, 10 (60 steps)."""
     (x, y), model = load_dataset("mnist", "train"), zoo.load("mnist_l2_2.0")
     seeds = class_free_seeds(x, y)
-    return {str(eps): list(generation_scores(generate.generate(model, seeds, CLASSES, eps=eps, steps=60), x, y)[::2])
-            for eps in (2.0, 4.0, 6.0, 10.0)}
+    made = {eps: generate.generate(model, seeds, CLASSES, eps=eps, steps=60) for eps in (2.0, 4.0, 6.0, 10.0)}
+    return {str(eps): list(generate.judge_scores(m, CLASSES, x, y, per_class=8)[::2]) for eps, m in made.items()}
 
 
 def generation_budget(answer: dict[float, tuple[float, float]]) -> Verdict:
@@ -428,8 +414,8 @@ def reference_fashion() -> Table:
     """kNN agreement of class-free generation (ℓ2 ε 6, 60 steps) by two Fashion-MNIST zoo models."""
     x, y = load_dataset("fashion", "train")
     seeds = class_free_seeds(x, y)
-    return {n: list(generation_scores(generate.generate(zoo.load(n), seeds, CLASSES, eps=6.0, steps=60), x, y)[:1])
-            for n in ("fashion_standard", "fashion_linf_0.1")}
+    made = {n: generate.generate(zoo.load(n), seeds, CLASSES, eps=6.0, steps=60) for n in ("fashion_standard", "fashion_linf_0.1")}
+    return {n: list(generate.judge_scores(m, CLASSES, x, y, per_class=8)[:1]) for n, m in made.items()}
 
 
 def fashion_generation(answer: dict[str, float]) -> Verdict:

@@ -19,7 +19,7 @@ import matplotlib.mathtext
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from tutorial_lib.edition import SOLUTION
+from tutorial_lib.lab.edition import SOLUTION
 
 SLIDE_SIZE = (13.33, 7.5)   # inches, 16:9
 _TEX = [(r"\lVert", r"\|"), (r"\rVert", r"\|"), (r"\Big", ""), (r"\big", ""), (r"\operatorname", r"\mathrm"),

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tutorial_lib.edition import EXERCISE, SOLUTION
-from tutorial_lib.grading import CHECKS
+from tutorial_lib.lab.edition import EXERCISE, SOLUTION
+from tutorial_lib.lab.grading import CHECKS
 
 READING_WPM = 100
 """Words of prose a student reads per minute in a technical text with equations (a careful

@@ -1,0 +1,45 @@
+"""Chapter 6's recorded runs: the fast CNN trained from each ``recipes.REUSE_STARTS`` start (random
+weights, or a zoo model's features, frozen or fine-tuned), probed after every epoch."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from tutorial_lib.lab.recipes import reuse_config
+from tutorial_lib.models import count_parameters
+from tutorial_lib.train import TrainConfig, epoch_probe, probe_training_time, train
+
+
+def reuse_run(dataset: str, start: str | TrainConfig, *, train_size: int | None, epochs: int, seed: int,
+              eval_n: int = 2000, robust_n: int = 500, eps: float = 0.1) -> dict[str, Any]:
+    """Train the fast CNN on ``dataset`` from ``start`` (a ``REUSE_STARTS`` name or a recipe;
+    standard training); after every epoch record seconds, clean accuracy on ``eval_n`` test images
+    and accuracy under PGD-20 (``epoch_probe``) at L∞ ``eps`` on ``robust_n``."""
+    cfg = reuse_config(dataset, start, train_size=train_size, epochs=epochs, seed=seed)
+    probe = epoch_probe(dataset, eps=eps, clean_n=eval_n, robust_n=robust_n)
+    result = train(cfg, on_epoch_end=probe)
+    return {"dataset": dataset, "start": start, "train_size": train_size, "epochs": epochs,
+            "seed": seed, "trainable_parameters": count_parameters(result.model), "eps": eps,
+            "history": probe_training_time(result.history)}
+
+
+def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and spread over seeds of each (dataset, train_size, start): final clean and robust
+    accuracy, training seconds, and the mean per-epoch curve of clean accuracy against seconds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["dataset"], r["train_size"], r["start"]), []).append(r)
+    rows = []
+    for (dataset, size, start), rs in groups.items():
+        final = torch.tensor([[r["history"][-1][k] for k in ("clean", "robust", "train_seconds")]
+                              for r in rs], dtype=torch.float64)
+        curve = torch.tensor([[[row["train_seconds"], row["clean"]] for row in r["history"]]
+                              for r in rs], dtype=torch.float64).mean(0)
+        sd = final.std(0) if len(rs) > 1 else torch.zeros(3, dtype=torch.float64)
+        rows.append({"dataset": dataset, "train_size": size, "start": start, "seeds": len(rs),
+                     "clean": float(final[:, 0].mean()), "clean_sd": float(sd[0]),
+                     "robust": float(final[:, 1].mean()), "robust_sd": float(sd[1]),
+                     "seconds": float(final[:, 2].mean()), "trainable": rs[0]["trainable_parameters"],
+                     "curve_seconds": curve[:, 0].tolist(), "curve_clean": curve[:, 1].tolist()})
+    return rows
