@@ -1,7 +1,7 @@
 """Can robust features make learning cheaper? Train the fast CNN's classifier head on frozen
 features of the robust (L∞ 0.3) or the standard zoo model, fine-tune the robust one, or train
 from scratch — on MNIST and on Fashion-MNIST (transfer), with 1,000 or all training images,
-over three seeds. Writes tutorial_lib/results/feature_reuse.json (chapter 6 plots it).
+over three seeds. Writes tutorial_lib/results/feature_reuse.json (chapter 7 plots it).
 
 Usage: python benchmarks/feature_reuse.py        (resumable; about 6 minutes on 2 cores for all)
 """
@@ -13,7 +13,7 @@ import time
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
 from tutorial_lib.lab import records  # noqa: E402
-from tutorial_lib.lab.chapter6 import reuse_run  # noqa: E402
+from tutorial_lib.lab.feature_runs import reuse_run  # noqa: E402
 from tutorial_lib.lab.recipes import REUSE_STARTS  # noqa: E402
 
 SIZES = {1000: 10, None: 2}  # train_size: epochs (100 and 1,200 optimiser steps)

@@ -115,20 +115,20 @@ def per_epoch(fresh: dict, recorded: dict, keys: tuple[str, ...]) -> list[dict]:
 def training_runs() -> dict[str, list[dict]]:
     """The recorded training runs the unit tests re-run: a failure run, a feature-reuse point and
     the cheapest Figure 1 point (tests/test_costs.py, test_interpret.py, test_tradeoff.py)."""
-    from tutorial_lib.lab import chapter4, chapter5, chapter6, records  # after sys.path: this checkout's
+    from tutorial_lib.lab import training_runs, tradeoff_runs, feature_runs, records  # after sys.path: this checkout's
 
     rec = next(r for r in records.load("training_failures")["runs"]
                if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
-    out = {"failure run FGSM-RS seed 0": per_epoch(chapter4.failure_run("FGSM-RS, α = 1.25ε", seed=0), rec,
+    out = {"failure run FGSM-RS seed 0": per_epoch(training_runs.failure_run("FGSM-RS, α = 1.25ε", seed=0), rec,
                                                   ("clean", "fgsm", "robust"))}
     rec = next(r for r in records.load("feature_reuse")["runs"]
                if (r["dataset"], r["start"], r["train_size"], r["seed"])
                == ("fashion", "frozen robust features", 1000, 0))
-    fresh = chapter6.reuse_run("fashion", "frozen robust features", train_size=1000, epochs=rec["epochs"], seed=0)
+    fresh = feature_runs.reuse_run("fashion", "frozen robust features", train_size=1000, epochs=rec["epochs"], seed=0)
     out["feature reuse point"] = per_epoch(fresh, rec, ("clean", "robust"))
     rec = next(r for r in records.load("figure1")["runs"]
-               if (r["eps"], r["train_size"], r["seed"]) == (0.0, chapter5.FIG1_SIZES[0], 0))
-    fresh = chapter5.figure1_run("mnist", "linf", 0.0, chapter5.FIG1_SIZES[0], 0)
+               if (r["eps"], r["train_size"], r["seed"]) == (0.0, tradeoff_runs.FIG1_SIZES[0], 0))
+    fresh = tradeoff_runs.figure1_run("mnist", "linf", 0.0, tradeoff_runs.FIG1_SIZES[0], 0)
     out["figure1 point"] = rows([("clean", rec["clean"], fresh["clean"])])
     return out
 
@@ -140,11 +140,11 @@ def shipped_models() -> dict[str, list[dict]]:
     from tutorial_lib.budgets import pgd_budget, strong_budget
     from tutorial_lib.data import balanced_subset, load_dataset
     from tutorial_lib.evaluate import accuracy, robust_accuracy
-    from tutorial_lib.lab import cards, chapter5, records
+    from tutorial_lib.lab import cards, tradeoff_runs, records
     from tutorial_lib.train import TrainConfig
 
     rec = next(p for p in records.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
-    xc, yc, xr, yr = chapter5.splits()["val"]
+    xc, yc, xr, yr = tradeoff_runs.splits()["val"]
     model = zoo.load("mnist_linf_0.1")
     out = {"operating point mnist_linf_0.1": rows([
         ("clean", rec["val"]["clean"], accuracy(model, (xc, yc))),

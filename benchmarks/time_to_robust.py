@@ -37,7 +37,7 @@ from tutorial_lib.checkpoint import load_model, save_model  # noqa: E402
 from tutorial_lib.data import load_dataset  # noqa: E402
 from tutorial_lib.devices import hardware  # noqa: E402
 from tutorial_lib.evaluate import accuracy  # noqa: E402
-from tutorial_lib.lab import chapter4, recipes, records  # noqa: E402
+from tutorial_lib.lab import training_runs, recipes, records  # noqa: E402
 from tutorial_lib.models import build_model  # noqa: E402
 from tutorial_lib.train import TrainConfig, keep_best, robust_check, train  # noqa: E402
 
@@ -101,7 +101,7 @@ def measure_more(path: str, images: str | None, label: str | None) -> None:
         raise SystemExit(f"no recorded attempt {label!r}; recorded: {[a['label'] for a in record['attempts']]}")
     x, y = load_dataset("mnist", "test")
     h = honest_accuracy(load_model(path).eval(), (x[start:stop], y[start:stop]), eps=0.3, warn=False)
-    a = chapter4.with_more_images(record["attempts"][match[0]], start, h)
+    a = training_runs.with_more_images(record["attempts"][match[0]], start, h)
     a["measure_commands"] = a.get("measure_commands", []) + ["python benchmarks/time_to_robust.py " + shlex.join(sys.argv[1:])]
     record["attempts"][match[0]] = a
     print(f"test images {start}:{stop}: honest {100 * h.accuracy:.2f}% (gradient {100 * h.gradient:.2f}%); "

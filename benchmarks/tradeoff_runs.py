@@ -1,4 +1,4 @@
-"""The runs behind chapter 5, recorded to tutorial_lib/results/ (resumable: finished runs in the
+"""The runs behind chapter 6, recorded to tutorial_lib/results/ (resumable: finished runs in the
 files are skipped, and each run is saved as soon as it ends).
 
   figure1.json          standard and honest robust accuracy against training-set size, per
@@ -32,7 +32,7 @@ from pathlib import Path
 
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
-from tutorial_lib.lab import chapter5, recipes, records  # noqa: E402
+from tutorial_lib.lab import tradeoff_runs, recipes, records  # noqa: E402
 
 
 def _load(name: str, empty: dict) -> dict:
@@ -82,7 +82,7 @@ def merge(name: str, key_fields: tuple[str, ...], parts: list[Path], *, items: s
     the recorded run has no robust number and the new one has (a ``--clean-only`` run re-drawn
     with its robust accuracy: the new run replaces it, so each run's numbers come from one model)."""
     rec = _load(name, {"steps": recipes.FIG1_STEPS, items: []} if items == "runs" else
-                {"split_n": chapter5.SPLIT_N, "budget": chapter5.POINT_BUDGET, items: []})
+                {"split_n": tradeoff_runs.SPLIT_N, "budget": tradeoff_runs.POINT_BUDGET, items: []})
     key = lambda r: tuple(r[f] for f in key_fields)  # noqa: E731
     for part in parts:
         for r in json.loads(part.read_text())[items]:
@@ -97,15 +97,15 @@ def merge(name: str, key_fields: tuple[str, ...], parts: list[Path], *, items: s
 
 
 def figure1(*, clean_only: bool = False, **workers) -> None:
-    """Every Figure 1 point (``chapter5.figure1_keys``), each saved as it ends; with
+    """Every Figure 1 point (``tradeoff_runs.figure1_keys``), each saved as it ends; with
     ``clean_only``, standard accuracy alone (no robust evaluation: a quarter of the time on a CPU)."""
-    run = (lambda *k: chapter5.figure1_run(*k, robust_n=0)) if clean_only else chapter5.figure1_run
-    run_grid("figure1", chapter5.figure1_keys(), run, FIG1_KEY, **workers)
+    run = (lambda *k: tradeoff_runs.figure1_run(*k, robust_n=0)) if clean_only else tradeoff_runs.figure1_run
+    run_grid("figure1", tradeoff_runs.figure1_keys(), run, FIG1_KEY, **workers)
 
 
 def figure7(**workers) -> None:
-    """Every Figure 7 point (``chapter5.figure7_keys``), each saved as it ends."""
-    run_grid("figure7", chapter5.figure7_keys(), chapter5.figure7_run, FIG7_KEY, **workers)
+    """Every Figure 7 point (``tradeoff_runs.figure7_keys``), each saved as it ends."""
+    run_grid("figure7", tradeoff_runs.figure7_keys(), tradeoff_runs.figure7_run, FIG7_KEY, **workers)
 
 
 def points(names: list[str] | None = None, *, worker: Path | None = None,
@@ -114,24 +114,24 @@ def points(names: list[str] | None = None, *, worker: Path | None = None,
     Each point is merged into the file as it ends; with ``worker`` and ``claims``, processes
     share the list as in ``run_grid`` and ``merge operating_points`` joins their files."""
     folder = worker or records.RESULTS_DIR
-    todo = names or [*chapter5.ZOO_POINTS, *recipes.EXTRA_POINTS]
+    todo = names or [*tradeoff_runs.ZOO_POINTS, *recipes.EXTRA_POINTS]
     recorded = {p["name"] for p in _load("operating_points", {"points": []})["points"]}
     for name in todo:
         if name in recorded or (claims is not None and not _claim(claims, (name,))):
             continue
-        point = chapter5.point_run(name)
+        point = tradeoff_runs.point_run(name)
         point.update(records.stamp())
         try:
             rec = records.load("operating_points", folder)
         except KeyError:
-            rec = {"split_n": chapter5.SPLIT_N, "budget": chapter5.POINT_BUDGET, "points": []}
+            rec = {"split_n": tradeoff_runs.SPLIT_N, "budget": tradeoff_runs.POINT_BUDGET, "points": []}
         rec["points"] = sorted([*rec["points"], point], key=lambda p: ORDER.index(p["name"]))
         records.save("operating_points", rec, command="python benchmarks/tradeoff_runs.py points",
                 folder=folder)
         print(f"point {name}: {point['val']} flags {point['flags']['val']}", flush=True)
 
 
-ORDER = [*chapter5.ZOO_POINTS, *recipes.EXTRA_POINTS]
+ORDER = [*tradeoff_runs.ZOO_POINTS, *recipes.EXTRA_POINTS]
 
 
 def reference_seconds(reference: str) -> None:

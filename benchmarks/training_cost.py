@@ -1,6 +1,6 @@
 """The cost of robustness on this CPU: seconds per epoch and accuracy reached by standard,
 FGSM-RS and PGD-k training (the zoo's flagship recipe at 4 epochs), one run each, same machine,
-nothing else running. Writes tutorial_lib/results/training_cost.json (chapter 4's cost table).
+nothing else running. Writes tutorial_lib/results/training_cost.json (chapter 5's cost table).
 
 Usage: python benchmarks/training_cost.py        (about 8 minutes on 2 cores)
 """
@@ -12,7 +12,7 @@ import time
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
 from tutorial_lib.lab import records  # noqa: E402
-from tutorial_lib.lab.chapter4 import cost_run  # noqa: E402
+from tutorial_lib.lab.training_runs import cost_run  # noqa: E402
 from tutorial_lib.lab.recipes import COST_METHODS  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """How adversarial training fails: PGD at ε = 0.3 without a warm-up, and FGSM's catastrophic
 overfitting, over three seeds, with clean / FGSM / PGD-20 accuracy after every epoch.
-Writes tutorial_lib/results/training_failures.json (chapter 4's curves).
+Writes tutorial_lib/results/training_failures.json (chapter 5's curves).
 
 Usage: python benchmarks/training_failures.py    (about 5 minutes on 2 cores)
 """
@@ -12,7 +12,7 @@ import time
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
 from tutorial_lib.lab import records  # noqa: E402
-from tutorial_lib.lab.chapter4 import failure_run  # noqa: E402
+from tutorial_lib.lab.training_runs import failure_run  # noqa: E402
 from tutorial_lib.lab.recipes import FAILURE_RUNS  # noqa: E402
 
 SEEDS = (0, 1, 2)

@@ -58,7 +58,7 @@ def test_first_cell_installs_the_library_from_the_configured_release_only(nb):
     assert [m.groups() for m in INSTALL.finditer(first)] == [_release()]  # one install, at the release
     assert 'find_spec("tutorial_lib") is None' in first
     code_lines = [ln for ln in first.splitlines() if not ln.lstrip().startswith("#")]
-    # torchattacks (chapter 3's audit) may be installed; torch and torchvision never
+    # torchattacks (chapter 4's audit) may be installed; torch and torchvision never
     assert not any(re.search(r"\btorch(vision)?\b", ln) for ln in code_lines), \
         "the setup cell must never install torch or torchvision"
 

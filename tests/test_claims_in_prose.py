@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "book" / f"{n}.ipynb" for n in
-         ("01_introduction", "02_toy_model", "03_attacks", "04_adversarial_training", "05_tradeoff",
-          "06_robust_features", "07_generators")] + [REPO / "book" / "index.md"]
+PAGES = sorted((REPO / "book").glob("[0-9][0-9]_*.ipynb")) + [REPO / "book" / "index.md"]
 """The pages whose every stated percentage is checked: every chapter and the landing page."""
 
 PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s?[–-]\s?(\d+(?:\.\d+)?))?\s?(?:\\?%|percent\b)"

@@ -1,7 +1,7 @@
 """Training costs and failures: probes measure what they say; recorded runs are reproduced."""
 import pytest
 
-from tutorial_lib.lab import chapter4, recipes, records
+from tutorial_lib.lab import training_runs, recipes, records
 from tutorial_lib.train import TrainConfig, epoch_probe, probe_training_time, train
 
 
@@ -39,7 +39,7 @@ def test_recorded_failure_run_is_reproduced():
     over the epochs, and the collapse the chapter shows (FGSM far above PGD accuracy at the end)."""
     rec = next(r for r in records.load("training_failures")["runs"]
                if r["run"] == "FGSM-RS, α = 1.25ε" and r["seed"] == 0)
-    fresh = chapter4.failure_run("FGSM-RS, α = 1.25ε", seed=0)
+    fresh = training_runs.failure_run("FGSM-RS, α = 1.25ε", seed=0)
     assert TrainConfig(**fresh["config"]) == TrainConfig(**rec["config"])  # newer fields: defaults
     assert len(fresh["history"]) == len(rec["history"])
     for a, b in zip(fresh["history"], rec["history"]):
@@ -52,6 +52,6 @@ def test_recorded_failure_run_is_reproduced():
 
 def test_unknown_recipes_are_refused():
     with pytest.raises(KeyError, match="choose one of"):
-        chapter4.cost_run("PGD-1000")
+        training_runs.cost_run("PGD-1000")
     with pytest.raises(KeyError, match="choose one of"):
-        chapter4.failure_run("hope", seed=0)
+        training_runs.failure_run("hope", seed=0)

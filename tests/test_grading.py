@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tutorial_lib import toy
-from tutorial_lib.lab import chapter6, grading, recipes, records
+from tutorial_lib.lab import feature_runs, grading, recipes, records
 from tutorial_lib.train import TrainConfig
 
 
@@ -248,8 +248,8 @@ def test_masking_accepts_the_solutions_numbers_and_rejects_pgds_masked_number_as
     x_adv = budgets.pgd_budget(0.3)(bpda, xa, ya)
     with torch.no_grad():
         bpda_acc = 100 * (masked(x_adv).argmax(1) == ya).float().mean().item()
-    assert grading.check("attacks-ex-masking", (pgd_acc, bpda_acc))
-    assert not grading.check("attacks-ex-masking", (pgd_acc, pgd_acc))   # masking mistaken for robustness
+    assert grading.check("eval-ex-masking", (pgd_acc, bpda_acc))
+    assert not grading.check("eval-ex-masking", (pgd_acc, pgd_acc))   # masking mistaken for robustness
 
 
 # --- the exercises checked against recorded references: each test re-runs the worked solution ---
@@ -295,7 +295,7 @@ def test_minimal_eps_pair_accepts_the_solution_on_the_spot_images_and_rejects_sw
 TRADES_SOLUTION = (TrainConfig(method="pgd", eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
                    TrainConfig(method="trades", beta=1.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2),
                    TrainConfig(method="trades", beta=6.0, eps=0.3, steps=5, eps_warmup=0.3, epochs=2))
-"""Chapter 4's worked solution of ``train-ex-trades``, as it writes its three runs."""
+"""Chapter 5's worked solution of ``train-ex-trades``, as it writes its three runs."""
 
 
 def test_trades_exercise_recipes_are_the_worked_solutions_and_the_check_wants_three_pairs():
@@ -332,9 +332,9 @@ def test_small_data_accepts_both_retrained_runs_and_rejects_swapped_models():
 @pytest.mark.slow
 def test_first_layer_only_accepts_the_solutions_run_and_rejects_the_recorded_both_layers_run():
     conv1 = TrainConfig(init_from="mnist_linf_0.3", init_layers=3, freeze=3)   # the worked solution's start
-    r = chapter6.reuse_run("mnist", conv1, train_size=1000, epochs=10, seed=0)
+    r = feature_runs.reuse_run("mnist", conv1, train_size=1000, epochs=10, seed=0)
     assert grading.check("see-ex-first-layer-only", r["history"][-1]["robust"])
-    both = [s for s in chapter6.summarise_reuse(records.load("feature_reuse")["runs"])
+    both = [s for s in feature_runs.summarise_reuse(records.load("feature_reuse")["runs"])
             if (s["dataset"], s["train_size"], s["start"]) == ("mnist", 1000, "frozen robust features")]
     assert not grading.check("see-ex-first-layer-only", both[0]["robust"])
 

@@ -4,7 +4,7 @@ import torch
 
 from tutorial_lib import interpret as it
 from tutorial_lib import zoo
-from tutorial_lib.lab import chapter6, recipes, records
+from tutorial_lib.lab import feature_runs, recipes, records
 from tutorial_lib.attacks import input_gradient
 from tutorial_lib.train import TrainConfig, initial_model
 
@@ -105,7 +105,7 @@ def test_recorded_feature_reuse_point_is_reproduced():
     rec = next(r for r in records.load("feature_reuse")["runs"]
                if (r["dataset"], r["start"], r["train_size"], r["seed"])
                == ("fashion", "frozen robust features", 1000, 0))
-    fresh = chapter6.reuse_run("fashion", "frozen robust features", train_size=1000,
+    fresh = feature_runs.reuse_run("fashion", "frozen robust features", train_size=1000,
                          epochs=rec["epochs"], seed=0)
     for a, b in zip(fresh["history"], rec["history"]):
         assert abs(a["clean"] - b["clean"]) <= 0.01 and abs(a["robust"] - b["robust"]) <= 0.02
@@ -115,4 +115,4 @@ def test_unknown_results_and_starts_are_refused():
     with pytest.raises(KeyError, match="available"):
         records.load("no_such_result")
     with pytest.raises(KeyError, match="unknown start"):
-        chapter6.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)
+        feature_runs.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)

@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from tutorial_lib.lab import chapter5, recipes
+from tutorial_lib.lab import tradeoff_runs, recipes
 from tutorial_lib.train import TrainConfig
 
 
@@ -22,13 +22,13 @@ def test_pgd_recipes_are_the_flagship_but_for_threat_length_and_data():
 
 def test_unknown_points_and_starts_are_refused():
     with pytest.raises(KeyError, match="choose one of"):
-        chapter5.point_run("mnist_linf_9")
+        tradeoff_runs.point_run("mnist_linf_9")
     with pytest.raises(KeyError, match="choose one of"):
         recipes.reuse_config("mnist", "telepathy", train_size=100, epochs=1, seed=0)
 
 
 def test_figure7_points_train_equal_budgets_over_five_radii_with_three_seeds():
-    keys = chapter5.figure7_keys()
+    keys = tradeoff_runs.figure7_keys()
     assert len(keys) == len(set(keys))
     for dataset in ("mnist", "fashion"):
         for norm in ("linf", "l2"):
@@ -43,7 +43,7 @@ def test_figure7_points_train_equal_budgets_over_five_radii_with_three_seeds():
     assert steps == {recipes.FIG1_STEPS}                       # the same number of optimiser steps for every ε
     assert {c.dataset for c in configs} == {"mnist", "fashion"}
     half = [c for k, c in zip(keys, configs) if k[4]]
-    assert half and all(c.natural_fraction == chapter5.FIG7_HALF and c.eps > 0 for c in half)
+    assert half and all(c.natural_fraction == tradeoff_runs.FIG7_HALF and c.eps > 0 for c in half)
     assert all(c.method == "standard" for k, c in zip(keys, configs) if k[2] == 0)
 
 

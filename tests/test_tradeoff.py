@@ -8,7 +8,7 @@ from tutorial_lib import zoo
 from tutorial_lib import tradeoff as tr
 from tutorial_lib.budgets import strong_budget
 from tutorial_lib.evaluate import accuracy, robust_accuracy
-from tutorial_lib.lab import chapter5, recipes, records
+from tutorial_lib.lab import tradeoff_runs, recipes, records
 from tutorial_lib.train import TrainConfig, training_loss
 
 
@@ -114,14 +114,14 @@ def test_recorded_points_carry_the_image_counts_of_their_splits():
     rec = records.load("operating_points")
     p = tr.load_points(rec)[0]
     assert p.counts["clean"] == tr.CLEAN_N and p.counts["linf@0.2"] == rec["split_n"]
-    assert all(len(half[1]) == tr.CLEAN_N and len(half[3]) == rec["split_n"] for half in chapter5.splits().values())
+    assert all(len(half[1]) == tr.CLEAN_N and len(half[3]) == rec["split_n"] for half in tradeoff_runs.splits().values())
 
 
 def test_recorded_figure1_point_is_reproduced():
     """Re-train the cheapest recorded point (standard training on 1% of MNIST, seed 0)."""
     rec = next(r for r in records.load("figure1")["runs"]
-               if (r["eps"], r["train_size"], r["seed"]) == (0.0, chapter5.FIG1_SIZES[0], 0))
-    fresh = chapter5.figure1_run("mnist", "linf", 0.0, chapter5.FIG1_SIZES[0], 0)
+               if (r["eps"], r["train_size"], r["seed"]) == (0.0, tradeoff_runs.FIG1_SIZES[0], 0))
+    fresh = tradeoff_runs.figure1_run("mnist", "linf", 0.0, tradeoff_runs.FIG1_SIZES[0], 0)
     assert TrainConfig(**fresh["config"]) == TrainConfig(**rec["config"])
     assert fresh["clean"] == pytest.approx(rec["clean"], abs=0.005)
 
@@ -129,7 +129,7 @@ def test_recorded_figure1_point_is_reproduced():
 def test_figure7_record_holds_every_point_of_the_grid_with_its_machine():
     runs = records.load("figure7")["runs"]
     keys = [(r["dataset"], r["norm"], r["eps"], r["seed"], r["natural_fraction"]) for r in runs]
-    assert sorted(keys) == sorted(chapter5.figure7_keys())
+    assert sorted(keys) == sorted(tradeoff_runs.figure7_keys())
     for r in runs:
         assert TrainConfig(**r["config"]) == recipes.figure7_config(*keys[runs.index(r)])
         assert r["hardware"] and 0.5 < r["clean"] <= 1.0
@@ -138,12 +138,12 @@ def test_figure7_record_holds_every_point_of_the_grid_with_its_machine():
 def test_figure1_record_holds_every_point_with_its_machine_and_an_honest_robust_number():
     runs = records.load("figure1")["runs"]
     keys = [(r["dataset"], r["norm"], r["eps"], r["train_size"], r["seed"]) for r in runs]
-    assert sorted(keys) == sorted(chapter5.figure1_keys())  # both datasets, three seeds per point
+    assert sorted(keys) == sorted(tradeoff_runs.figure1_keys())  # both datasets, three seeds per point
     for r, k in zip(runs, keys):
         assert TrainConfig(**r["config"]) == recipes.figure1_config(k[1], k[2], k[3], k[4], k[0])
         assert r["hardware"]
         if r["eps"] > 0:   # the data-cost panel: honest, unflagged, at the model's training threat
-            assert r["robust_n"] == chapter5.FIG1_ROBUST_N and r["robust_flags"] == []
+            assert r["robust_n"] == tradeoff_runs.FIG1_ROBUST_N and r["robust_flags"] == []
             assert r["robust"] <= r["robust_gradient"] and f"eps={r['eps']:g}, {r['norm']}" in r["robust_budget"]
 
 
@@ -153,14 +153,14 @@ def test_a_gpu_recorded_figure7_point_is_reproduced_on_the_cpu_within_seed_noise
     recs = [r for r in records.load("figure7")["runs"] if (r["dataset"], r["eps"]) == ("fashion", 0.0)]
     rec = next(r for r in recs if r["seed"] == 0)
     assert "GPU" in rec["hardware"]
-    fresh = chapter5.figure7_run("fashion", "linf", 0.0, 0)
+    fresh = tradeoff_runs.figure7_run("fashion", "linf", 0.0, 0)
     spread = torch.tensor([r["clean"] for r in recs]).std().item()
     assert abs(fresh["clean"] - rec["clean"]) <= max(3 * spread, 0.002)
 
 
 def test_recorded_operating_point_of_a_zoo_model_is_reproduced():
     rec = next(p for p in records.load("operating_points")["points"] if p["name"] == "mnist_linf_0.1")
-    (xc, yc, xr, yr) = chapter5.splits()["val"]
+    (xc, yc, xr, yr) = tradeoff_runs.splits()["val"]
     model = zoo.load("mnist_linf_0.1")
     assert accuracy(model, (xc, yc)) == pytest.approx(rec["val"]["clean"], abs=1e-4)
     got = robust_accuracy(model, (xr, yr), attack=strong_budget(0.1)).accuracy
@@ -175,7 +175,7 @@ def test_the_chooser_never_recommends_a_flagged_recorded_point():
     assert any(p.flags.get("val") for p in ops), "the record should carry the masking flags"
     for p in ops:   # the honest number is a per-example worst case over the gradient attacks and more
         assert all(p.val[k] <= p.gradient["val"][k] and p.test[k] <= p.gradient["test"][k] for k in p.gradient["val"])
-    for norm, eps in chapter5.THREATS:
+    for norm, eps in tradeoff_runs.THREATS:
         for min_clean in (0.0, 0.98):
             c = tr.choose(ops, tr.Need(norm=norm, eps=eps, min_clean=min_clean))
             assert c.point is None or not c.point.flagged(tr.threat(norm, eps))

@@ -112,7 +112,7 @@ def nearest_neighbour_labels(images: Tensor, reference: Tensor, labels: Tensor, 
 
 def judge_scores(images: Tensor, classes: Tensor, reference: Tensor, labels: Tensor, *,
                  per_class: int) -> tuple[float, float, float]:
-    """Chapter 7's scores of images generated ``per_class`` at a time for each class in turn: the
+    """Chapter 8's scores of images generated ``per_class`` at a time for each class in turn: the
     kNN judge's agreement with ``classes`` (a fraction), their diversity (``mean_pairwise_distance``
     within a class, averaged over the classes) and their mean distance to the nearest ``reference``."""
     per = images.view(len(images) // per_class, per_class, -1)

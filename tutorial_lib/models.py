@@ -75,7 +75,7 @@ def binary_linear(w: Tensor, b: float = 0.0) -> nn.Sequential:
 
 class Quantize(nn.Module):
     """Round every pixel to one of ``levels`` grey levels: a non-differentiable input defence whose
-    gradient is zero almost everywhere (gradient masking on purpose, chapter 3). With ``bpda`` the
+    gradient is zero almost everywhere (gradient masking on purpose, chapter 4). With ``bpda`` the
     backward pass pretends the rounding is the identity (Athalye et al., 2018)."""
 
     def __init__(self, levels: int = 4, *, bpda: bool = False) -> None:

@@ -169,7 +169,7 @@ def size_curves(curves: Mapping[str, Mapping[int, tuple[float, float]]], *, ylab
 
 
 def failure_panels(by_run: Mapping[str, Sequence[dict]]) -> Figure:
-    """Chapter 4's failure runs: a panel per recipe, clean (grey), FGSM (orange) and PGD-20 (blue)
+    """Chapter 5's failure runs: a panel per recipe, clean (grey), FGSM (orange) and PGD-20 (blue)
     accuracy per epoch, one line style per seed, explained in one legend beside the panels."""
     fig, axes = panels(len(by_run), width=3.2, height=3.0, sharey=True)
     keys = (("clean", "clean", "tab:gray"), ("fgsm", "FGSM", "tab:orange"), ("robust", "PGD-20", "tab:blue"))

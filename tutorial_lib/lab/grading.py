@@ -20,7 +20,7 @@ from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, p
 from tutorial_lib.budgets import pgd_budget, strong_budget
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import accuracy, predict, robust_accuracy
-from tutorial_lib.lab import chapter6, records
+from tutorial_lib.lab import feature_runs, records
 from tutorial_lib.lab.recipes import FIRST_LAYER_START, SMALL_DATA_EXERCISE, TRADES_EXERCISE
 from tutorial_lib.models import quantized
 from tutorial_lib.stats import wilson_interval
@@ -138,7 +138,7 @@ def unclipped(answer: tuple[float, float]) -> Verdict:
 @functools.lru_cache(maxsize=1)
 def _smoothgrad_reference() -> tuple[float, float]:
     """Mean stroke fraction and class-contrast cosine of the standard model's SmoothGrad (50 copies,
-    σ = 0.15, clipped, seed 0) on chapter 6's 500 images (computed once per session)."""
+    σ = 0.15, clipped, seed 0) on chapter 7's 500 images (computed once per session)."""
     model = zoo.load("mnist_standard")
     x_test, y_test = load_dataset("mnist", "test")
     xs, ys = balanced_subset(x_test, y_test, 500, seed=0)
@@ -152,7 +152,7 @@ def _smoothgrad_reference() -> tuple[float, float]:
 
 def smoothgrad(answer: tuple[float, float]) -> Verdict:
     """``see-ex-smoothgrad``: (mean stroke fraction, mean class-contrast cosine) of the standard
-    model's SmoothGrad on chapter 6's 500 images, each within 0.02."""
+    model's SmoothGrad on chapter 7's 500 images, each within 0.02."""
     ok = all(abs(float(a) - r) <= 0.02 for a, r in zip(answer, _smoothgrad_reference()))
     return ok, "" if ok else "one of the two means is off by more than 0.02: check σ, the clip, the 50 copies and the images"
 
@@ -170,7 +170,7 @@ def _masking_reference() -> tuple[float, float]:
 
 
 def masking(answer: tuple[float, float]) -> Verdict:
-    """``attacks-ex-masking``: (PGD's accuracy against the rounded standard model at ℓ∞ 0.3, the
+    """``eval-ex-masking``: (PGD's accuracy against the rounded standard model at ℓ∞ 0.3, the
     rounded model's accuracy on BPDA's adversarial images), on chapter 3's 200 images, within 3 points."""
     ok = all(abs(_fraction(a) - r) <= 0.03 for a, r in zip(answer, _masking_reference()))
     return ok, "" if ok else "one of the two accuracies is off by more than 3 points: attack the real model, through the identity"
@@ -333,7 +333,7 @@ def small_data(answer: tuple[float, float]) -> Verdict:
 
 def reference_first_layer() -> Table:
     """PGD-20 accuracy after the first-layer-only feature-reuse run (MNIST, 1,000 images, 10 epochs, seed 0)."""
-    run = chapter6.reuse_run("mnist", FIRST_LAYER_START, train_size=1000, epochs=10, seed=0)
+    run = feature_runs.reuse_run("mnist", FIRST_LAYER_START, train_size=1000, epochs=10, seed=0)
     return {"robust": [run["history"][-1]["robust"]]}
 
 
@@ -345,12 +345,12 @@ def first_layer_only(answer: float) -> Verdict:
 
 
 CHAPTER6_MODELS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3", "mnist_l2_1.0", "mnist_l2_2.0")
-"""The six MNIST models of chapter 6, by zoo name."""
+"""The six MNIST models of chapter 7, by zoo name."""
 
 
 def reference_strong_at_0_2() -> Table:
-    """Each chapter 6 model's accuracy under the strong budget at ℓ∞ 0.2 on the first 200 of
-    chapter 6's 500 images."""
+    """Each chapter 7 model's accuracy under the strong budget at ℓ∞ 0.2 on the first 200 of
+    chapter 7's 500 images."""
     xs, ys = balanced_subset(*load_dataset("mnist", "test"), 500, seed=0)
     return {n: [robust_accuracy(zoo.load(n), (xs[:200], ys[:200]), attack=strong_budget(0.2)).accuracy]
             for n in CHAPTER6_MODELS}
@@ -358,17 +358,17 @@ def reference_strong_at_0_2() -> Table:
 
 def alignment_vs_robustness(answer: dict[str, float]) -> Verdict:
     """``see-ex-alignment-vs-robustness``: {zoo name: strong-budget accuracy at ℓ∞ 0.2 on the first
-    200 of chapter 6's images} for its six models, each within 3 points."""
+    200 of chapter 7's images} for its six models, each within 3 points."""
     return _table({n: (_fraction(a),) for n, a in answer.items()}, "see-ex-alignment-vs-robustness", (0.03,),
                   "Use budgets.strong_budget(0.2) and xs[:200], ys[:200].")
 
 
 CLASSES = torch.arange(10).repeat_interleave(8)
-"""Chapter 7's targets: eight generations per class."""
+"""Chapter 8's targets: eight generations per class."""
 
 
 def class_free_seeds(x_train: Tensor, y_train: Tensor) -> Tensor:
-    """Chapter 7's class-free seeds: one rank-20 Gaussian fitted to all training images, seed 1."""
+    """Chapter 8's class-free seeds: one rank-20 Gaussian fitted to all training images, seed 1."""
     anything = generate.fit_class_gaussians(x_train, torch.zeros_like(y_train), rank=20, classes=1)
     return generate.sample_seeds(anything, torch.zeros_like(CLASSES), generator=torch.Generator().manual_seed(1))
 
@@ -441,7 +441,7 @@ REFERENCES: dict[str, Callable[[], Table]] = {
 
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
     "intro-ex-restarts": restarts,
-    "attacks-ex-masking": masking,
+    "eval-ex-masking": masking,
     "see-ex-smoothgrad": smoothgrad,
     "attacks-ex-noclip": unclipped,
     "attacks-ex-l1": l1_pieces,

@@ -1,7 +1,7 @@
 """Every training recipe of the course: one base, ``STANDARD``, changed with ``dataclasses.replace``.
 
-The zoo's recipes, chapter 4's cost and failure runs, chapter 5's Figure 1, Figure 7 and extra
-operating points, chapter 6's feature-reuse starts, and the exercises' runs that ``grading``
+The zoo's recipes, chapter 5's cost and failure runs, chapter 6's Figure 1, Figure 7 and extra
+operating points, chapter 7's feature-reuse starts, and the exercises' runs that ``grading``
 checks: two equal configs give equal weights, so a recipe here is the run it names.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ STANDARD = TrainConfig(method="standard", epochs=4)
 """The base recipe: standard training of the fast CNN, 4 epochs, one-cycle Adam."""
 WARMUP = 0.3
 """ε grows from 0 over the first 30% of steps: it keeps PGD training at 0.3 from stalling near
-chance at the start (chapter 4's failure runs)."""
+chance at the start (chapter 5's failure runs)."""
 PGD5 = replace(STANDARD, method="pgd", eps=0.3, steps=5, eps_warmup=WARMUP)
 """PGD-5 adversarial training at L∞ 0.3 with the warm-up."""
 FGSM_RS = replace(STANDARD, method="fgsm_rs", eps=0.3, eps_warmup=WARMUP)
@@ -33,13 +33,13 @@ RECIPES: dict[str, TrainConfig] = {
     "mnist_l2_1.0": replace(SWEEP, norm="l2", eps=1.0),
     "mnist_l2_2.0": replace(SWEEP, norm="l2", eps=2.0),
     "fashion_standard": replace(STANDARD, dataset="fashion"),
-    # an independent judge for chapter 7: no convolutions, another seed, standard training
+    # an independent judge for chapter 8: no convolutions, another seed, standard training
     "mnist_mlp_standard": replace(STANDARD, arch="mlp", seed=1),
     "fashion_linf_0.1": replace(SWEEP, dataset="fashion", eps=0.1),
 }
 """Every zoo model's recipe; ``python -m tutorial_lib zoo build NAME`` retrains it and its card."""
 
-# --- chapter 4: what robustness costs, and how training fails ----------------------------------------
+# --- chapter 5: what robustness costs, and how training fails ----------------------------------------
 COST_METHODS: dict[str, TrainConfig] = {
     "standard": STANDARD,
     "FGSM-RS": FGSM_RS,
@@ -60,9 +60,9 @@ and with a too-large step. 10,000 training images and 10 epochs give a curve per
 
 TRADES_EXERCISE = (replace(PGD5, epochs=2), replace(PGD5, method="trades", beta=1.0, epochs=2),
                    replace(PGD5, method="trades", beta=6.0, epochs=2))
-"""Chapter 4's ``train-ex-trades`` runs: PGD-5, TRADES β = 1, TRADES β = 6 (2 epochs, warm-up)."""
+"""Chapter 5's ``train-ex-trades`` runs: PGD-5, TRADES β = 1, TRADES β = 6 (2 epochs, warm-up)."""
 
-# --- chapter 5: Figure 1, Figure 7 and the operating points beyond the zoo ---------------------------
+# --- chapter 6: Figure 1, Figure 7 and the operating points beyond the zoo ---------------------------
 FIG1_STEPS = 2400
 """Optimiser steps of every Figure 1 and Figure 7 run (batches of 100 images), whatever the size."""
 
@@ -97,9 +97,9 @@ EXTRA_POINTS: dict[str, TrainConfig] = {
 """Operating points beyond the zoo: TRADES at two β, and PGD with half of each batch natural."""
 
 SMALL_DATA_EXERCISE = tuple(figure1_config("linf", eps, 300) for eps in (0.0, 0.1))
-"""Chapter 5's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
+"""Chapter 6's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
 
-# --- chapter 6: reusing robust features ----------------------------------------------------------------
+# --- chapter 7: reusing robust features ----------------------------------------------------------------
 FEATURE_LAYERS = 5
 """Layers of the fast CNN that make its features: normalisation, conv, ReLU, conv, ReLU."""
 

@@ -1,4 +1,4 @@
-"""Chapter 4's recorded runs: what robustness costs (``cost_run``), how training fails
+"""Chapter 5's recorded runs: what robustness costs (``cost_run``), how training fails
 (``failure_run``), and the attempts at a better flagship compared with its card and its goal."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tutorial_lib.stats import mcnemar_p
 from tutorial_lib.train import epoch_probe, probe_training_time, train
 
 EPS = 0.3
-"""The radius chapter 4 probes and measures every run at, whatever it was trained at."""
+"""The radius chapter 5 probes and measures every run at, whatever it was trained at."""
 STRONG_N = 1000
 """Test images (the first ones) of the cost table's strong-budget accuracy."""
 

@@ -1,14 +1,14 @@
-"""Chapter 4's flagship attempts against the card (same images only) and against the goal."""
+"""Chapter 5's flagship attempts against the card (same images only) and against the goal."""
 import pytest
 import torch
 
-from tutorial_lib.lab import chapter4
+from tutorial_lib.lab import training_runs
 
 
 def test_an_attempt_is_compared_with_the_card_on_the_same_images_only():
     card = {"not_robust": [0, 1, 2, 7, 12, 40]}             # 40 lies beyond the attempt's images
     attempt = {"n": 20, "honest": 0.85, "not_robust": [1, 3, 5]}
-    v = chapter4.versus_card(attempt, card)
+    v = training_runs.versus_card(attempt, card)
     assert (v["card"], v["attempt"]) == (0.75, 0.85)         # 5 of 20 lost by the card, 3 by the attempt
     assert (v["only_attempt"], v["only_card"]) == (4, 2)     # the card loses 0, 2, 7, 12; the attempt 3, 5
     assert v["p"] == pytest.approx(0.6875)                   # 4 against 2 is no evidence either way
@@ -19,20 +19,20 @@ def test_more_images_pool_into_an_attempt_and_the_comparison_follows_them():
 
     attempt = {"n": 4, "honest": 0.5, "gradient": 0.75, "flags": [], "not_robust": [1, 3]}
     more = HonestAccuracy(0.75, 1.0, 1.0, 0.0, 4, "b", (), per_example=torch.tensor([True, False, True, True]))
-    pooled = chapter4.with_more_images(attempt, 10, more)
+    pooled = training_runs.with_more_images(attempt, 10, more)
     assert pooled["n"] == 8 and pooled["images"] == [[0, 4], [10, 14]] and pooled["not_robust"] == [1, 3, 11]
     assert pooled["honest"] == pytest.approx(5 / 8) and pooled["gradient"] == pytest.approx(7 / 8)
-    v = chapter4.versus_card(pooled, {"not_robust": [0, 1, 5, 12, 13]})   # 5 lies outside both ranges
+    v = training_runs.versus_card(pooled, {"not_robust": [0, 1, 5, 12, 13]})   # 5 lies outside both ranges
     assert (v["n"], v["card"], v["only_attempt"], v["only_card"]) == (8, 0.5, 3, 2)
 
 
 def test_an_attempt_meets_the_goal_only_on_all_test_images_and_in_time_on_both_machines():
     goal = {"clean": 0.99, "honest": 0.93, "train_seconds": 300.0}
     a = {"clean": 0.991, "honest": 0.935, "n": 10_000, "train_seconds": 240.0}
-    assert all(chapter4.against_goal(a, flagship_here=250.0, card_seconds=280.0, goal=goal).values())
-    slower_card = chapter4.against_goal(a, flagship_here=200.0, card_seconds=280.0, goal=goal)   # 240 s here is 336 s there
+    assert all(training_runs.against_goal(a, flagship_here=250.0, card_seconds=280.0, goal=goal).values())
+    slower_card = training_runs.against_goal(a, flagship_here=200.0, card_seconds=280.0, goal=goal)   # 240 s here is 336 s there
     assert slower_card == {"clean": True, "honest on all 10,000": True, "seconds here": True,
                            "seconds on the card's machine": False}
-    assert not chapter4.against_goal({**a, "n": 1_000}, 250.0, 280.0, goal)["honest on all 10,000"]
-    assert not chapter4.against_goal({**a, "clean": 0.989}, 250.0, 280.0, goal)["clean"]
-    assert chapter4.on_card_machine(240.0, flagship_here=200.0, card_seconds=280.0) == pytest.approx(336.0)
+    assert not training_runs.against_goal({**a, "n": 1_000}, 250.0, 280.0, goal)["honest on all 10,000"]
+    assert not training_runs.against_goal({**a, "clean": 0.989}, 250.0, 280.0, goal)["clean"]
+    assert training_runs.on_card_machine(240.0, flagship_here=200.0, card_seconds=280.0) == pytest.approx(336.0)
