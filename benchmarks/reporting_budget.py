@@ -12,6 +12,7 @@ by its deadline keeps what it measured; ``merge`` turns them into results/report
 Usage:  python benchmarks/reporting_budget.py ours [--n 1000] [--deadline SECONDS] [--out DIR]
         python benchmarks/reporting_budget.py art  [--n 1000] [--deadline SECONDS] [--out DIR]
         python benchmarks/reporting_budget.py merge DIR
+        python benchmarks/reporting_budget.py cards      (copy the record into the zoo cards)
 A GPU makes it minutes (it was recorded on one); on 2 CPU cores it takes hours.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 os.environ.setdefault("TUTORIAL_LIB_OFFLINE", "1")
 
 from tutorial_lib import zoo  # noqa: E402
-from tutorial_lib.lab import records  # noqa: E402
+from tutorial_lib.lab import cards, records  # noqa: E402
 from tutorial_lib.checkpoint import atomic_write_json  # noqa: E402
 from tutorial_lib.budgets import reporting_accuracy, strong_budget  # noqa: E402
 from tutorial_lib.data import balanced_subset, load_dataset  # noqa: E402
@@ -75,9 +76,9 @@ def ours(name: str, norm: str, eps: float, n: int, device: str) -> dict:
     seconds = time.perf_counter() - t0
     _, strong_ok = robust_mask(model, (x, y), attack=strong_budget(eps, norm), batch_size=10_000)
     extra = int((r.per_example & ~strong_ok.cpu()).sum())
-    return {"model": name, "norm": norm, "eps": eps, "n": r.n, "clean": r.clean,
+    return {"model": name, "norm": norm, "eps": eps, "n": r.n, "clean": r.clean_accuracy,
             "accuracy": r.accuracy, "gradient": r.gradient, "converged": r.converged,
-            "queries": r.queries, "flags": list(r.flags), "budget": r.budget,
+            "queries": r.queries, "flags": list(r.flags), "budget": r.attack,
             "strong_budget_breaks_more": extra, "old_honest": old_honest(name, norm, n),
             "not_robust": [idx[i] for i in (~r.per_example).nonzero().flatten().tolist()],
             "seconds": round(seconds, 1)}
@@ -148,7 +149,7 @@ def merge(folder: Path) -> None:
 def main() -> None:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["ours", "art", "merge"])
+    p.add_argument("kind", choices=["ours", "art", "merge", "cards"])
     p.add_argument("folder", nargs="?", default=str(records.RESULTS_DIR))
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--deadline", type=float, default=float("inf"), help="seconds; later cases are skipped")
@@ -156,6 +157,8 @@ def main() -> None:
     a = p.parse_args()
     if a.kind == "merge":
         merge(Path(a.folder))
+    elif a.kind == "cards":
+        print("cards written:", *cards.attach_reporting(records.load("reporting_budget")))
     else:
         run(a.kind, a.n, a.deadline, Path(a.folder), a.only)
 

@@ -64,7 +64,7 @@ def measure(model: torch.nn.Module, honest_n: int) -> dict[str, Any]:
     x, y = load_dataset("mnist", "test")
     h = honest_accuracy(model, (x[:honest_n], y[:honest_n]), eps=0.3, warn=False)
     return {"clean": accuracy(model, (x, y)), "honest": h.accuracy, "gradient": h.gradient, "n": h.n,
-            "budget": h.budget, "flags": list(h.flags),
+            "budget": h.attack, "flags": list(h.flags),
             "not_robust": h.not_robust()}
 
 

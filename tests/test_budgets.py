@@ -70,15 +70,15 @@ def test_honest_evaluation_does_not_flag_the_flagship_at_its_own_threat():
     with warnings.catch_warnings():
         warnings.simplefilter("error", GradientMaskingWarning)
         h = honest_accuracy(zoo.load("mnist_linf_0.3"), (x[:100], y[:100]), eps=0.3, queries=300)
-    assert h.flags == () and 0.8 < h.accuracy <= h.gradient <= h.clean
+    assert h.flags == () and 0.8 < h.accuracy <= h.gradient <= h.clean_accuracy
     assert len(h.not_robust()) == round((1 - h.accuracy) * h.n) and set(h.not_robust()) <= set(range(100))
 
 
 def test_not_robust_lists_the_lost_images_as_test_set_indices_and_needs_the_mask():
-    h = HonestAccuracy(0.5, 0.5, 1.0, 0.0, 4, "b", per_example=torch.tensor([True, False, True, False]))
+    h = HonestAccuracy(0.5, "b", 4, 1.0, gradient=0.5, per_example=torch.tensor([True, False, True, False]))
     assert h.not_robust() == [1, 3] and h.not_robust(start=9000) == [9001, 9003]
     with pytest.raises(ValueError, match="no per_example mask.*honest_accuracy"):
-        HonestAccuracy(0.5, 0.5, 1.0, 0.0, 4, "b").not_robust()
+        HonestAccuracy(0.5, "b", 4, 1.0, gradient=0.5).not_robust()
 
 
 def test_zero_gradient_share_is_zero_for_a_standard_model(standard_model, mnist_test):

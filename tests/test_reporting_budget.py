@@ -45,9 +45,9 @@ def test_reporting_stages_use_autoattacks_standard_settings(monkeypatch, standar
 
 
 def test_an_upper_bound_prints_as_one():
-    bound = HonestAccuracy(0.54, 0.90, 0.99, 0.0, 100, "test", converged=False, queries=2000)
+    bound = HonestAccuracy(0.54, "test", 100, 0.99, gradient=0.90, converged=False, queries=2000)
     assert bound.shown == "≤ 54.0%" and "NOT converged" in str(bound)
-    assert HonestAccuracy(0.92, 0.93, 0.99, 0.0, 100, "test", converged=True).shown == "92.0%"
+    assert HonestAccuracy(0.92, "test", 100, 0.99, gradient=0.93, converged=True).shown == "92.0%"
 
 
 def test_beyond_noise_is_the_exact_paired_test_at_five_percent():
@@ -114,3 +114,20 @@ def test_reporting_accuracy_leaves_the_model_as_it_found_it(standard_model, mnis
     assert standard_model.training and all(p.grad is None for p in standard_model.parameters())
     standard_model.eval()
     assert torch.is_grad_enabled()
+
+
+def test_cards_carry_the_recorded_reporting_budget():
+    from tutorial_lib.evaluate import reported
+    record = json.loads((RESULTS_DIR / "reporting_budget.json").read_text())
+    for row in record["ours"]:
+        entry = [e for e in zoo.card(row["model"]).get("reporting", [])
+                 if (e["norm"], e["n"]) == (row["norm"], row["n"])]
+        assert len(entry) == 1 and entry[0]["accuracy"] == reported(row)
+        assert entry[0]["converged"] == row["converged"]
+
+
+def test_zoo_table_prints_the_reporting_budget_and_marks_upper_bounds():
+    rows = {line.split()[0]: line for line in zoo.table().splitlines()[1:]}
+    assert "≤ 89.3% reporting budget" in rows["mnist_linf_0.3"]   # all 10,000 images, not converged
+    assert "96.6% reporting budget" in rows["mnist_linf_0.1"] and "≤" not in rows["mnist_linf_0.1"]
+    assert "(quick)" in rows["mnist_standard"] and "≤" in rows["mnist_standard"]  # PGD-50: an upper bound

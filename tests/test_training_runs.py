@@ -18,7 +18,7 @@ def test_more_images_pool_into_an_attempt_and_the_comparison_follows_them():
     from tutorial_lib.budgets import HonestAccuracy
 
     attempt = {"n": 4, "honest": 0.5, "gradient": 0.75, "flags": [], "not_robust": [1, 3]}
-    more = HonestAccuracy(0.75, 1.0, 1.0, 0.0, 4, "b", (), per_example=torch.tensor([True, False, True, True]))
+    more = HonestAccuracy(0.75, "b", 4, 1.0, gradient=1.0, per_example=torch.tensor([True, False, True, True]))
     pooled = training_runs.with_more_images(attempt, 10, more)
     assert pooled["n"] == 8 and pooled["images"] == [[0, 4], [10, 14]] and pooled["not_robust"] == [1, 3, 11]
     assert pooled["honest"] == pytest.approx(5 / 8) and pooled["gradient"] == pytest.approx(7 / 8)

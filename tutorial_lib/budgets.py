@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from tutorial_lib.attacks import (NORMS, Attack, check_attack_inputs, describe_attack, each_target, eval_mode,
                                   input_gradient, margin_loss, pgd, step_size, worst_case)
 from tutorial_lib.devices import to_model_device
-from tutorial_lib.evaluate import Data, predict, robust_accuracy, robust_mask
+from tutorial_lib.evaluate import Data, RobustAccuracy, predict, robust_accuracy, robust_mask
 from tutorial_lib.stats import mcnemar_p
 
 QUICK_TRAVEL = {"linf": 5 / 3, "l2": 2.5}
@@ -152,16 +152,13 @@ class GradientMaskingWarning(UserWarning):
 
 
 @dataclass(frozen=True)
-class HonestAccuracy:
-    """Robust accuracy under ``honest_budget``, the gradient attacks' part beside it, and the flags
-    that say when the gradient attacks alone would have overstated robustness."""
+class HonestAccuracy(RobustAccuracy):
+    """A ``RobustAccuracy`` (the worst case of gradient attacks and Square Attack, its budget in
+    ``attack``) with the gradient attacks' part beside it, the flags that say when the gradient
+    attacks alone would have overstated robustness, and whether it converged."""
 
-    accuracy: float           # worst case of the gradient attacks and Square Attack
-    gradient: float           # strong_budget alone
-    clean: float
-    zero_gradient: float      # share of images whose input gradient is exactly 0 at a random start
-    n: int
-    budget: str
+    gradient: float = float("nan")  # the gradient attacks alone
+    zero_gradient: float = 0.0      # share of images whose input gradient is exactly 0 at a random start
     flags: tuple[str, ...] = ()
     per_example: Tensor | None = field(default=None, repr=False, compare=False)  # robust or not, per image
     converged: bool | None = None  # None: never checked; False: an upper bound, printed "≤"
@@ -183,7 +180,7 @@ class HonestAccuracy:
         flagged = f"  FLAGS: {'; '.join(self.flags)}" if self.flags else ""
         verdict = {None: "", True: ", converged", False: ", NOT converged (an upper bound)"}[self.converged]
         return (f"{self.shown} honest ({100 * self.gradient:.1f}% under the gradient "
-                f"attacks alone) on {self.n} images, {self.budget}{verdict}{flagged}")
+                f"attacks alone) on {self.n} images, {self.attack}{verdict}{flagged}")
 
 
 def zero_gradient_share(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str = "linf",
@@ -235,7 +232,8 @@ def honest_accuracy(model: nn.Module, data: Data, *, eps: float, norm: str = "li
     for flag in flags if warn else ():
         warnings.warn(flag, GradientMaskingWarning, stacklevel=2)
     budget = f"strong_budget + square({queries} queries), eps={eps:g}, {norm}"
-    return HonestAccuracy(honest, gradient, clean.sum().item() / n, zero, n, budget, flags, per_example.cpu())
+    return HonestAccuracy(honest, budget, n, clean.sum().item() / n, gradient=gradient, zero_gradient=zero,
+                          flags=flags, per_example=per_example.cpu())
 
 
 # --- the reporting budget: AutoAttack's standard strength, and whether it has converged ---------
@@ -333,8 +331,9 @@ def reporting_accuracy(model: nn.Module, data: Data, *, eps: float, norm: str = 
     checked = "convergence not checked" if converged is None else f"checked at {ran} queries"
     budget = (f"APGD-CE + APGD-T (9 targets, 100 steps) + square({queries} queries, AutoAttack's "
               f"schedule), {checked}, eps={eps:g}, {norm}")
-    return HonestAccuracy(int(alive.sum()) / n, gradient / n, int(clean.sum()) / n, zero, n, budget,
-                          flags, alive.cpu(), converged=converged, queries=ran)
+    return HonestAccuracy(int(alive.sum()) / n, budget, n, int(clean.sum()) / n, gradient=gradient / n,
+                          zero_gradient=zero, flags=flags, per_example=alive.cpu(), converged=converged,
+                          queries=ran)
 
 
 # --- chapter 4's audit: our budgets against an independent library -----------------------------

@@ -40,14 +40,25 @@ def load(name: str, folder: Path = CHECKPOINT_DIR, *, device: str | torch.device
     return load_model(path, sha256=c["sha256"], arch=c["arch"]).to(resolve_device(device))
 
 
+def robust_summary(c: dict[str, Any]) -> str:
+    """A card's robust number for the table: the reporting budget at the model's own threat, on the
+    most images it ran on ("≤" when not converged), else the quick PGD-50 as the upper bound it is."""
+    own = [r for r in c.get("reporting", []) if r["norm"] == c["config"]["norm"]]
+    if own:
+        r = max(own, key=lambda r: r["n"])
+        bound = "" if r["converged"] else "≤ "
+        return (f"{bound}{100 * r['accuracy']:.1f}% reporting budget, {r['norm']} {r['eps']:g}, "
+                f"{r['n']:,} images" + (", flagged" if r["flags"] else ""))
+    rob = c.get("robust")
+    return f"≤ {100 * rob['accuracy']:.2f}% {rob['attack']} (quick)" if rob else "-"
+
+
 def table(folder: Path = CHECKPOINT_DIR) -> str:
     """The zoo as a plain-text table."""
     rows = [("name", "arch", "params", "clean", "robust", "train s")]
     for n in names(folder):
         c = card(n, folder)
-        rob = c.get("robust", {})
         rows.append((n, c["arch"], f"{c['parameters']:,}", f"{100 * c['clean_accuracy']:.2f}%",
-                     f"{100 * rob['accuracy']:.2f}% {rob['attack']}" if rob else "-",
-                     f"{c.get('train_seconds', float('nan')):.0f}"))
+                     robust_summary(c), f"{c.get('train_seconds', float('nan')):.0f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)

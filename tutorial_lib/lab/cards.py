@@ -16,7 +16,7 @@ from tutorial_lib import zoo
 from tutorial_lib.budgets import honest_accuracy, independent_ensemble, pgd_budget, strong_budget
 from tutorial_lib.checkpoint import atomic_write_json, save_model
 from tutorial_lib.data import balanced_subset, load_dataset
-from tutorial_lib.evaluate import accuracy, robust_accuracy
+from tutorial_lib.evaluate import accuracy, reported, robust_accuracy
 from tutorial_lib.lab.recipes import RECIPES
 from tutorial_lib.lab.records import stamp
 from tutorial_lib.train import TrainConfig, train
@@ -84,7 +84,7 @@ def measure_honest(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
         h = honest_accuracy(model, (x, y), eps=eps, norm=norm)
         out.append({"norm": norm, "eps": eps, "accuracy": h.accuracy, "gradient": h.gradient,
                     "zero_gradient": h.zero_gradient, "n": h.n, "subset_seed": SUBSET_SEED,
-                    "budget": h.budget, "flags": list(h.flags)})
+                    "budget": h.attack, "flags": list(h.flags)})
     return out
 
 
@@ -93,7 +93,7 @@ def measure_honest_full(model: nn.Module, cfg: TrainConfig) -> dict[str, Any]:
     eps, norm = eval_radius(cfg)
     h = honest_accuracy(model, load_dataset(cfg.dataset, "test"), eps=eps, norm=norm)
     return {"norm": norm, "eps": eps, "accuracy": h.accuracy, "gradient": h.gradient,
-            "zero_gradient": h.zero_gradient, "n": h.n, "budget": h.budget, "flags": list(h.flags),
+            "zero_gradient": h.zero_gradient, "n": h.n, "budget": h.attack, "flags": list(h.flags),
             "not_robust": h.not_robust()}
 
 
@@ -156,3 +156,21 @@ def remeasure(name: str, folder: Path = zoo.CHECKPOINT_DIR, *,
     c["measured"] = {**c.get("measured", {}), **{part: stamp(command) for part in parts}}
     atomic_write_json(folder / f"{name}.json", c)
     return c
+
+
+def attach_reporting(record: dict[str, Any], folder: Path = zoo.CHECKPOINT_DIR) -> list[str]:
+    """Copy the recorded reporting budget (``results/reporting_budget.json``) into each card it
+    measured, under ``reporting`` (its number is the worst case with ``strong_budget``; stamped
+    with the record's command and machine); return the cards written."""
+    written = []
+    for name in sorted({r["model"] for r in record["ours"]}):
+        c = zoo.card(name, folder)
+        c["reporting"] = [{"norm": r["norm"], "eps": r["eps"], "n": r["n"], "accuracy": reported(r),
+                           "gradient": r["gradient"], "converged": r["converged"], "queries": r["queries"],
+                           "flags": r["flags"], "budget": r["budget"]}
+                          for r in record["ours"] if r["model"] == name]
+        stamped = {"command": record["command"], "hardware": record["hardware"]}
+        c["measured"] = {**c.get("measured", {}), "reporting": stamped}
+        atomic_write_json(folder / f"{name}.json", c)
+        written.append(name)
+    return written

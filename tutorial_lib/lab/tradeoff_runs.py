@@ -52,7 +52,7 @@ def figure1_run(dataset: str, norm: str, eps: float, train_size: int, seed: int 
         h = honest_accuracy(result.model, balanced_subset(x, y, robust_n, seed=SUBSET_SEED),
                             eps=eps, norm=norm, warn=False)
         run.update(robust=h.accuracy, robust_gradient=h.gradient, robust_n=h.n,
-                   robust_flags=list(h.flags), robust_budget=h.budget)
+                   robust_flags=list(h.flags), robust_budget=h.attack)
     return run
 
 
