@@ -48,6 +48,18 @@ def test_a_point_flagged_for_masking_at_the_needs_threat_is_refused():
     assert alone.point is None and "no masking flag at l2@2" in alone.why
 
 
+def test_the_chooser_refuses_unconverged_numbers_and_keeps_a_flag_beside_a_converged_one():
+    top = "l2@2"
+    bound = tr.OperatingPoint("bound", 50, {"clean": 0.99, top: 0.95}, converged={"val": {top: False}})
+    flagged = tr.OperatingPoint("flagged", 60, {"clean": 0.99, top: 0.90}, converged={"val": {top: True}},
+                                flags={"val": {top: ["Square Attack breaks 19 of 1000 images"]}})
+    plain = _p("plain", 0.98, 0.60, 100, key=top)
+    c = tr.choose([bound, flagged, plain], tr.Need(norm="l2", eps=2.0))
+    assert c.point.name == "flagged"                      # converged: the flag is a warning
+    alone = tr.choose([bound], tr.Need(norm="l2", eps=2.0))
+    assert alone.point is None and "converged at l2@2" in alone.why   # an upper bound is refused
+
+
 def test_ties_go_to_the_cheaper_point_then_the_higher_other_accuracy():
     pts = [_p("slow", 0.98, 0.9, 300), _p("fast", 0.97, 0.9, 100), _p("fast_better", 0.975, 0.9, 100)]
     assert tr.choose(pts, tr.Need()).point.name == "fast_better"

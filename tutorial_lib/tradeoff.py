@@ -23,6 +23,7 @@ class OperatingPoint:
     gradient: dict[str, dict[str, float]] = field(default_factory=dict)   # {"val": {threat: ...}}
     flags: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # {"val": {threat: [...]}}
     counts: dict[str, int] = field(default_factory=dict)  # images behind each number, per split
+    converged: dict[str, dict[str, bool]] = field(default_factory=dict)  # {"val": {threat: bool}}
 
     def interval(self, key: str, split: str = "val") -> tuple[float, float]:
         """The 95% Wilson interval of the number ``key`` on ``split`` (needs ``counts[key]``)."""
@@ -35,6 +36,10 @@ class OperatingPoint:
     def flagged(self, key: str, split: str = "val") -> tuple[str, ...]:
         """The masking flags raised on this point's number at threat ``key`` (none: ``()``)."""
         return tuple(self.flags.get(split, {}).get(key, ()))
+
+    def converged_at(self, key: str, split: str = "val") -> bool | None:
+        """Whether the robust number at ``key`` converged (``None``: its budget never checked)."""
+        return self.converged.get(split, {}).get(key)
 
 
 def threat(norm: str, eps: float) -> str:
@@ -125,7 +130,9 @@ def _why(best: OperatingPoint, top: OperatingPoint, ties: tuple[str, ...], main:
 def choose(points: list[OperatingPoint], need: Need) -> Choice:
     """The best operating point for ``need`` on the validation numbers, with the reason; or no
     point, naming the constraint(s) that rule every point out. A point whose number at the need's
-    threat carries a gradient-masking flag is refused: its robustness is not known.
+    threat did not converge is refused: it is only an upper bound. A masking flag is refused only
+    where convergence was never checked (the older budget's numbers); beside a converged number it
+    is a warning, not a refusal.
 
     Ties on the maximised number go to the cheaper training, then to the higher other accuracy.
     When the points carry image counts, a tie is statistical: every feasible point whose 95%
@@ -139,7 +146,8 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
         f"clean >= {need.min_clean:.2%}": lambda p: _value(p, "clean") >= need.min_clean,
         f"robust at {key} >= {need.min_robust:.2%}": lambda p: _value(p, key) >= need.min_robust,
         f"training <= {need.max_train_seconds:g} s": lambda p: p.train_seconds <= need.max_train_seconds,
-        f"no masking flag at {key}": lambda p: not p.flagged(key),
+        f"no masking flag at {key}": lambda p: not p.flagged(key) or p.converged_at(key) is True,
+        f"converged at {key}": lambda p: p.converged_at(key) is not False,
     }
     feasible = [p for p in points if all(c(p) for c in checks.values())]
     if not feasible:
@@ -168,7 +176,7 @@ def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:
     def counts(p: dict[str, Any]) -> dict[str, int]:
         return {k: CLEAN_N if k == "clean" else recorded["split_n"] for k in p["val"]}
     return [OperatingPoint(p["name"], p["train_seconds"], p["val"], p["test"], p.get("recipe", {}),
-                           p.get("gradient", {}), p.get("flags", {}), counts(p))
+                           p.get("gradient", {}), p.get("flags", {}), counts(p), p.get("converged", {}))
             for p in recorded["points"]]
 
 
