@@ -33,7 +33,6 @@ from tutorial_lib.lab import cards, records  # noqa: E402
 from tutorial_lib.checkpoint import atomic_write_json  # noqa: E402
 from tutorial_lib.budgets import reporting_accuracy, strong_budget  # noqa: E402
 from tutorial_lib.data import balanced_subset, load_dataset  # noqa: E402
-from tutorial_lib.devices import hardware  # noqa: E402
 from tutorial_lib.evaluate import robust_mask  # noqa: E402
 
 FLAGSHIP = "mnist_linf_0.3"
@@ -129,7 +128,7 @@ def run(kind: str, n: int, deadline: float, out: Path, only: list[str]) -> None:
             print(f"deadline: skipped {name} {norm} {eps} on {size}", flush=True)
             continue
         row = (ours if kind == "ours" else art)(name, norm, eps, size, device)
-        row["hardware"] = hardware()
+        row |= records.stamp()
         with path.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print({k: v for k, v in row.items() if k != "not_robust"}, flush=True)
@@ -143,7 +142,7 @@ def merge(folder: Path) -> None:
                "(and art, --deadline 330, beside it); the other norms' cases the deadline skipped: "
                "... ours --n 1000 --only MODEL:NORM:EPS ...")
     atomic_write_json(records.RESULTS_DIR / "reporting_budget.json",
-                      {"cap": CAP, **rows, "command": command, "hardware": rows["ours"][0]["hardware"]})
+                      {"cap": CAP, **rows, **records.stamp(command, machine=rows["ours"][0]["hardware"])})
 
 
 def main() -> None:

@@ -169,7 +169,7 @@ def attach_reporting(record: dict[str, Any], folder: Path = zoo.CHECKPOINT_DIR) 
                            "gradient": r["gradient"], "converged": r["converged"], "queries": r["queries"],
                            "flags": r["flags"], "budget": r["budget"]}
                           for r in record["ours"] if r["model"] == name]
-        stamped = {"command": record["command"], "hardware": record["hardware"]}
+        stamped = stamp(record["command"], machine=record["hardware"])
         c["measured"] = {**c.get("measured", {}), "reporting": stamped}
         atomic_write_json(folder / f"{name}.json", c)
         written.append(name)

@@ -12,10 +12,11 @@ from tutorial_lib.devices import hardware
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 
 
-def stamp(command: str | None = None) -> dict[str, str]:
-    """The provenance every record carries: the command that made it and this machine (for one
-    run of a grid recorded on several machines: this machine alone)."""
-    machine = {"hardware": hardware()}
+def stamp(command: str | None = None, *, machine: str | None = None) -> dict[str, str]:
+    """The provenance every record carries: the command that made it and the machine it ran on,
+    this one unless ``machine`` names another (a record copied from a run elsewhere); for one run
+    of a grid recorded on several machines, the machine alone."""
+    machine = {"hardware": machine or hardware()}
     return machine if command is None else {"command": command, **machine}
 
 
