@@ -32,7 +32,7 @@ from tutorial_lib import zoo  # noqa: E402
 from tutorial_lib.lab import cards, records  # noqa: E402
 from tutorial_lib.checkpoint import atomic_write_json  # noqa: E402
 from tutorial_lib.budgets import reporting_accuracy, strong_budget  # noqa: E402
-from tutorial_lib.data import balanced_subset, load_dataset  # noqa: E402
+from tutorial_lib.data import balanced_indices, load_dataset  # noqa: E402
 from tutorial_lib.evaluate import robust_mask  # noqa: E402
 
 FLAGSHIP = "mnist_linf_0.3"
@@ -49,11 +49,8 @@ def cases() -> list[tuple[str, str, float]]:
 def images(name: str, n: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """The first ``n`` class-balanced test images (seed 0) of the model's dataset, and their indices."""
     x, y = load_dataset(zoo.card(name)["config"]["dataset"], "test")
-    if n >= len(y):
-        return x, y, list(range(len(y)))
-    xs, ys = balanced_subset(x, y, n, seed=0)
-    index = {bytes(xi.numpy().tobytes()): i for i, xi in enumerate(x)}
-    return xs, ys, [index[bytes(xi.numpy().tobytes())] for xi in xs]
+    idx = torch.arange(len(y)) if n >= len(y) else balanced_indices(y, n, seed=0)
+    return x[idx], y[idx], idx.tolist()
 
 
 def old_honest(name: str, norm: str, n: int) -> float | None:

@@ -11,8 +11,9 @@ PAGES = sorted((REPO / "book").glob("[0-9][0-9]_*.ipynb")) + [REPO / "book" / "i
 """The pages whose every stated percentage is checked: every chapter and the landing page."""
 
 PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s?[–-]\s?(\d+(?:\.\d+)?))?\s?(?:\\?%|percent\b)"
-                     r"(?!\s*(?:confidence|level))")
-"""A stated percentage or range of them ("12.5%", "94–98%"); "a 95% confidence interval" is a term."""
+                     r"(?!\s*(?:confidence|level|(?:t\s)?intervals?\b))")
+"""A stated percentage or range of them ("12.5%", "94–98%"); "a 95% confidence interval" or "its 95%
+t interval" is a term."""
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 CITATION = re.compile(r"\]\(https?://(arxiv\.org|adversarial-ml-tutorial\.org)")
 
@@ -88,3 +89,57 @@ def test_the_checker_finds_an_unsupported_percentage(tmp_path):
 def test_every_percentage_in_prose_is_shown_above_or_cited(page):
     bad = unsupported_percentages(page)
     assert not bad, f"{page.name}: percentages that no output above supports:\n" + "\n".join(bad)
+
+
+# --- "honest" means converged: a number labelled honest is a converged reporting-budget number ---
+HONEST = re.compile(r"(≤\s?)?(\d+(?:\.\d+)?)\s?%\s+honest\b|\bhonest\b[^%\n]{0,30}?(≤\s?)?(\d+(?:\.\d+)?)\s?%")
+"""A percentage labelled honest: "90.0% honest", "honest 90.0%", "the honest number is 56.0%"."""
+
+
+def converged_numbers() -> set[float]:
+    """Every converged number of the recorded reporting budget, in percent."""
+    from tutorial_lib.evaluate import reported
+    from tutorial_lib.lab.records import load
+    return {100 * reported(r) for r in load("reporting_budget")["ours"] if r["converged"]}
+
+
+def texts(page: Path) -> list[str]:
+    """What a reader reads on a page: its markdown and the text its code cells print."""
+    cells = json.loads(page.read_text())["cells"] if page.suffix == ".ipynb" else [{"cell_type": "markdown",
+                                                                                   "source": page.read_text()}]
+    out = []
+    for cell in cells:
+        out.append("".join(cell["source"]) if cell["cell_type"] == "markdown" else "")
+        for o in cell.get("outputs", []):
+            out.append("".join(o.get("text", "")) + "".join("".join(v) for k, v in o.get("data", {}).items()
+                                                           if k in ("text/plain", "text/markdown")))
+    return out
+
+
+def unconverged_honest(text: str, converged: set[float]) -> list[str]:
+    """The numbers a text labels honest that are neither a converged record's nor printed "≤"."""
+    bad = []
+    for m in HONEST.finditer(text):
+        bound, stated = (m.group(1), m.group(2)) if m.group(2) else (m.group(3), m.group(4))
+        if not bound and not supported(stated, converged):
+            bad.append(f"{stated}% in «{text[max(0, m.start() - 40):m.end() + 20]}»")
+    return bad
+
+
+def test_the_honest_label_check_finds_an_unconverged_number():
+    converged = {90.0}
+    assert unconverged_honest("the honest number is 56.0%, flagged", converged) == [
+        "56.0% in «the honest number is 56.0%, flagged»"]
+    assert not unconverged_honest("90.0% honest (converged); honest: ≤ 58.0%; honestly 12%", converged)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_every_number_labelled_honest_has_converged(page):
+    converged = converged_numbers()
+    bad = [b for text in texts(page) for b in unconverged_honest(text, converged)]
+    assert not bad, f"{page.name}: numbers labelled honest that no converged record backs:\n" + "\n".join(bad)
+
+
+def test_the_zoo_table_labels_no_unconverged_number_honest():
+    from tutorial_lib import zoo
+    assert not unconverged_honest(zoo.table(), converged_numbers())

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from tutorial_lib.data import DATA_ENV, DataNotFoundError, balanced_subset, batches, load_dataset
+from tutorial_lib.data import DATA_ENV, DataNotFoundError, balanced_indices, balanced_subset, batches, load_dataset
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion"])
@@ -42,6 +42,8 @@ def test_balanced_subset_is_balanced_and_seeded():
     assert torch.equal(xs, xs2)
     xs3, _ = balanced_subset(x, y, 1003, seed=4)
     assert not torch.equal(xs, xs3)
+    idx = balanced_indices(y, 1003, seed=3)   # the same subset, as indices into the full set
+    assert torch.equal(x[idx], xs) and idx.unique().numel() == 1003
 
 
 def test_balanced_subset_refuses_impossible_sizes():

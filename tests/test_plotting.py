@@ -17,14 +17,14 @@ def test_line_plot_draws_each_curve_on_its_own_x_with_error_bars_on_the_given_ax
     assert axes[1].get_xscale() == "log" and axes[1].get_legend() is not None
 
 
-def test_size_curves_plot_means_against_size_with_two_standard_error_bars():
+def test_size_curves_plot_means_against_size_with_the_given_interval_bars():
     fig = plotting.size_curves({"standard": {600: (90.0, 0.5), 60000: (99.0, 0.1)}},
                                ylabel="accuracy (%)")
     ax = fig.axes[0]
     (bar,) = ax.containers
     assert list(bar.lines[0].get_xdata()) == [600, 60000] and list(bar.lines[0].get_ydata()) == [90.0, 99.0]
     segments = bar.lines[2][0].get_segments()
-    assert [round(seg[1][1] - seg[0][1], 6) for seg in segments] == [2.0, 0.4]
+    assert [round(seg[1][1] - seg[0][1], 6) for seg in segments] == [1.0, 0.2]   # ± the half-widths
     assert ax.get_xscale() == "log"
 
 

@@ -9,8 +9,10 @@ import torchattacks
 from tutorial_lib import zoo
 from tutorial_lib.budgets import (AUTOATTACK_QUERIES, HonestAccuracy, beyond_noise, reporting_accuracy,
                                   reporting_stages, square_flag)
-from tutorial_lib.data import balanced_subset, load_dataset
-from tutorial_lib.lab.records import RESULTS_DIR
+from tutorial_lib.data import balanced_indices, balanced_subset, load_dataset
+from tutorial_lib.evaluate import recorded_row
+from tutorial_lib.lab.records import RESULTS_DIR, load
+from tutorial_lib.stats import mcnemar_p
 
 
 class _Recorder:
@@ -47,7 +49,11 @@ def test_reporting_stages_use_autoattacks_standard_settings(monkeypatch, standar
 def test_an_upper_bound_prints_as_one():
     bound = HonestAccuracy(0.54, "test", 100, 0.99, gradient=0.90, converged=False, queries=2000)
     assert bound.shown == "≤ 54.0%" and "NOT converged" in str(bound)
-    assert HonestAccuracy(0.92, "test", 100, 0.99, gradient=0.93, converged=True).shown == "92.0%"
+    done = HonestAccuracy(0.92, "test", 100, 0.99, gradient=0.93, converged=True)
+    assert done.shown == "92.0%" and "honest (converged)" in str(done)
+    unchecked = HonestAccuracy(0.92, "test", 100, 0.99, gradient=0.93)   # the 1,000-query budget
+    assert unchecked.shown == "≤ 92.0%" and "honest" not in str(unchecked)
+    assert HonestAccuracy(0.0, "test", 100, 0.99, gradient=0.5).shown == "0.0%"   # nothing left to lower
 
 
 def test_beyond_noise_is_the_exact_paired_test_at_five_percent():
@@ -131,3 +137,31 @@ def test_zoo_table_prints_the_reporting_budget_and_marks_upper_bounds():
     assert "≤ 89.3% reporting budget" in rows["mnist_linf_0.3"]   # all 10,000 images, not converged
     assert "96.6% reporting budget" in rows["mnist_linf_0.1"] and "≤" not in rows["mnist_linf_0.1"]
     assert "(quick)" in rows["mnist_standard"] and "≤" in rows["mnist_standard"]  # PGD-50: an upper bound
+
+
+def test_a_cards_reporting_line_says_converged_or_upper_bound():
+    lines = [zoo.reporting_line(r) for r in zoo.card("mnist_linf_0.3")["reporting"]]
+    own, full, other = lines
+    assert own.startswith("ℓ∞ ε = 0.3, 1,000 images: 90.0% (converged at 10,000 queries") and "FLAGGED" in own
+    assert "≤ 89.27%" in full and "an upper bound" in full
+    assert "≤ 13.8%" in other and "not converged" in other
+
+
+SAMPLE = ("mnist_linf_0.3", "linf", 0.3, 100)
+"""CI's re-check of the record: the flagship at its own threat, the first 100 of the record's 1,000 images."""
+
+
+def test_a_sample_of_the_recorded_reporting_budget_is_reproduced():
+    """Like with like: the recorded budget (its queries and cap) on the same images, re-run on this
+    machine; the images only one of the two runs breaks are few and not lopsided beyond noise."""
+    name, norm, eps, k = SAMPLE
+    row = recorded_row(load("reporting_budget")["ours"], name, norm, 1000)
+    x, y = load_dataset("mnist", "test")
+    idx = balanced_indices(y, 1000, seed=0)[:k]
+    r = reporting_accuracy(zoo.load(name), (x[idx], y[idx]), eps=eps, norm=norm, max_queries=row["queries"],
+                           warn=False)
+    recorded = set(row["not_robust"])
+    then = {i for i in idx.tolist() if i in recorded}
+    now = {i for i, ok in zip(idx.tolist(), r.per_example.tolist()) if not ok}
+    assert abs(len(now) - len(then)) <= 3, (sorted(then), sorted(now))
+    assert mcnemar_p(len(then - now), len(now - then)) > 0.05, (sorted(then), sorted(now))

@@ -204,9 +204,10 @@ def test_accuracy_by_size_averages_seeds_per_size_and_reads_robust_only_where_me
     clean = accuracy_by_size(runs, dataset="mnist")
     assert list(clean) == [("standard", 0.0), ("linf", 0.3)]  # standard first
     assert list(clean[("standard", 0.0)]) == [600, 60000]
-    assert clean[("standard", 0.0)][600] == pytest.approx((89.0, 1.0))
+    t1 = 12.706   # two seeds: the t quantile with one degree of freedom; the standard error is 1.0
+    assert clean[("standard", 0.0)][600] == pytest.approx((89.0, t1 * 1.0), rel=1e-4)
     robust = accuracy_by_size(runs, dataset="mnist", metric="robust")
-    assert list(robust) == [("linf", 0.3)] and robust[("linf", 0.3)][600] == pytest.approx((55.0, 5.0))
+    assert list(robust) == [("linf", 0.3)] and robust[("linf", 0.3)][600] == pytest.approx((55.0, t1 * 5.0), rel=1e-4)
     with pytest.raises(ValueError, match="no fashion runs with a 'clean' number"):
         accuracy_by_size(runs[:6], dataset="fashion")
 
@@ -221,7 +222,7 @@ def test_accuracy_by_eps_averages_seeds_and_starts_every_curve_at_standard_train
            [run("mnist", "l2", 2.0, s, 0.0, 0.980) for s in range(3)] + [run("fashion", "linf", 0.0, 0, 0.0, 0.9)]
     curve = accuracy_by_eps(runs, dataset="mnist", norm="linf")
     assert [(e, round(m, 2), n) for e, m, _, n in curve] == [(0.0, 99.1, 3), (0.3, 98.5, 3)]
-    assert curve[0][2] == pytest.approx(0.1 / 3 ** 0.5)
+    assert curve[0][2] == pytest.approx(4.303 * 0.1 / 3 ** 0.5, rel=1e-3)   # t(2) × the standard error
     half = accuracy_by_eps(runs, dataset="mnist", norm="linf", natural_fraction=0.5)
     assert [round(m, 2) for _, m, _, _ in half] == [99.1, 98.8]
     assert [e for e, *_ in accuracy_by_eps(runs, dataset="mnist", norm="l2")] == [0.0, 2.0]

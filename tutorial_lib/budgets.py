@@ -166,8 +166,9 @@ class HonestAccuracy(RobustAccuracy):
 
     @property
     def shown(self) -> str:
-        """The number as a page should print it: ``92.5%``, or ``≤ 54.0%`` when not converged."""
-        return f"{'≤ ' if self.converged is False else ''}{100 * self.accuracy:.1f}%"
+        """The number as a page should print it: ``92.5%`` when converged, else ``≤ 54.0%`` (an
+        attack's number is an upper bound until a bigger budget no longer lowers it; 0% is exact)."""
+        return f"{'' if self.converged or self.accuracy == 0 else '≤ '}{100 * self.accuracy:.1f}%"
 
     def not_robust(self, start: int = 0) -> list[int]:
         """The images it is not robust on, as test-set indices when the images began at ``start``."""
@@ -178,9 +179,10 @@ class HonestAccuracy(RobustAccuracy):
 
     def __str__(self) -> str:
         flagged = f"  FLAGS: {'; '.join(self.flags)}" if self.flags else ""
-        verdict = {None: "", True: ", converged", False: ", NOT converged (an upper bound)"}[self.converged]
-        return (f"{self.shown} honest ({100 * self.gradient:.1f}% under the gradient "
-                f"attacks alone) on {self.n} images, {self.attack}{verdict}{flagged}")
+        label = {True: "honest (converged)", False: "NOT converged (an upper bound)",
+                 None: "(an upper bound: convergence not checked)"}[self.converged]
+        return (f"{self.shown} {label}, {100 * self.gradient:.1f}% under the gradient "
+                f"attacks alone, on {self.n} images, {self.attack}{flagged}")
 
 
 def zero_gradient_share(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, norm: str = "linf",

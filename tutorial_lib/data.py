@@ -83,10 +83,8 @@ def _load_cached(name: str, split: str, root: str, download: bool) -> tuple[Tens
     return x, y
 
 
-def balanced_subset(x: Tensor, y: Tensor, size: int, *, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """A class-balanced random subset of ``size`` examples (classes differ by at most one)."""
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]}; pass matching tensors")
+def balanced_indices(y: Tensor, size: int, *, seed: int = 0) -> Tensor:
+    """The indices of a class-balanced random subset of ``size`` labels (classes differ by at most one)."""
     classes = torch.unique(y)
     if size < 1 or size > y.numel():
         raise ValueError(f"size must be between 1 and {y.numel()} (the examples available), got {size}")
@@ -100,7 +98,14 @@ def balanced_subset(x: Tensor, y: Tensor, size: int, *, seed: int = 0) -> tuple[
             raise ValueError(f"class {c} has only {idx.numel()} examples, {want} needed for size {size}")
         picks.append(idx[torch.randperm(idx.numel(), generator=gen)[:want]])
     chosen = torch.cat(picks)
-    chosen = chosen[torch.randperm(chosen.numel(), generator=gen)]
+    return chosen[torch.randperm(chosen.numel(), generator=gen)]
+
+
+def balanced_subset(x: Tensor, y: Tensor, size: int, *, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """A class-balanced random subset of ``size`` examples (``balanced_indices``)."""
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]}; pass matching tensors")
+    chosen = balanced_indices(y, size, seed=seed)
     return x[chosen], y[chosen]
 
 

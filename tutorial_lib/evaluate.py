@@ -136,10 +136,10 @@ def audit_table(audits: dict[str, dict[str, tuple[float, float]]], *, title: str
 def reporting_table(rows: Iterable[dict], independent: Iterable[dict] = ()) -> str:
     """Recorded reporting-budget rows as a table: the worst case of the reporting budget and of
     ``strong_budget`` per image ("≤" when not converged), the gradient attacks alone, the old
-    1,000-query honest number, a flag mark, and an independent implementation's number if run."""
+    1,000-query number, a flag mark, and an independent implementation's number if run."""
     other = {(r["model"], r["norm"], r["n"]): r["independent"] for r in independent}
     lines = [f"{'model':<17}{'threat':>10}{'images':>8}{'reported':>11}{'APGD only':>11}"
-             f"{'old honest':>12}{'ART':>8}  converged at"]
+             f"{'old 1,000-q':>12}{'ART':>8}  converged at"]
     for r in rows:
         worst = reported(r)
         shown = f"{'≤ ' if not r['converged'] else ''}{100 * worst:.1f}%" + (" !" if r["flags"] else "")

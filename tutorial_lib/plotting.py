@@ -161,10 +161,10 @@ def history_plot(runs: Sequence[dict], *, x: str, y: str, label: str, xlabel: st
 def size_curves(curves: Mapping[str, Mapping[int, tuple[float, float]]], *, ylabel: str,
                 title: str = "", ax: Axes | None = None) -> Figure:
     """Figure 1's curves (``tradeoff.accuracy_by_size``, relabelled): mean against training-set
-    size on a log axis, with bars of two standard errors."""
+    size on a log axis, with bars of the given half-widths (95% t intervals)."""
     return line_plot({k: list(v) for k, v in curves.items()},
                      {k: [m for m, _ in v.values()] for k, v in curves.items()},
-                     yerr={k: [2 * se for _, se in v.values()] for k, v in curves.items()},
+                     yerr={k: [half for _, half in v.values()] for k, v in curves.items()},
                      logx=True, xlabel="training images", ylabel=ylabel, title=title, ax=ax)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutorial_lib.stats import mean_se, wilson_interval
+from tutorial_lib.stats import mean_interval, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -180,11 +180,17 @@ def load_points(recorded: dict[str, Any]) -> list[OperatingPoint]:
             for p in recorded["points"]]
 
 
-def accuracy_by_size(runs: list[dict[str, Any]], *, dataset: str, metric: str = "clean"
-                     ) -> dict[tuple[str, float], dict[int, tuple[float, float]]]:
-    """Figure 1's curves from recorded runs: per training threat (``("standard", 0.0)`` for
-    standard training), per training-set size, (mean, standard error) over seeds of ``metric``
-    in % — ``"clean"``, or ``"robust"`` (each adversarial model at its own training threat)."""
+def _mean_and_half(values: list[float]) -> tuple[float, float]:
+    """The mean of a few seeds and the half-width of its 95% interval (t, k − 1 degrees of freedom)."""
+    mean, _, hi = mean_interval(values)
+    return mean, hi - mean
+
+
+def seeds_by_size(runs: list[dict[str, Any]], *, dataset: str, metric: str = "clean"
+                  ) -> dict[tuple[str, float], dict[int, list[float]]]:
+    """Figure 1's runs: per training threat (``("standard", 0.0)`` for standard training), per
+    training-set size, every seed's ``metric`` in % — ``"clean"``, or ``"robust"`` (each
+    adversarial model at its own training threat)."""
     curves: dict[tuple[str, float], dict[int, list[float]]] = {}
     for r in runs:
         if r["dataset"] != dataset or metric not in r:
@@ -195,13 +201,20 @@ def accuracy_by_size(runs: list[dict[str, Any]], *, dataset: str, metric: str = 
         raise ValueError(f"no {dataset} runs with a {metric!r} number in the record; run "
                          "`python benchmarks/tradeoff_runs.py figure1`")
     order = sorted(curves, key=lambda k: (k[0] != "standard", k[0] != "linf", k[1]))
-    return {key: {size: mean_se(v) for size, v in sorted(curves[key].items())} for key in order}
+    return {key: dict(sorted(curves[key].items())) for key in order}
 
 
-def accuracy_by_eps(runs: list[dict[str, Any]], *, dataset: str, norm: str,
-                    natural_fraction: float = 0.0) -> list[tuple[float, float, float, int]]:
-    """Figure 7's curve from recorded runs: per training ε, (ε, mean, standard error, seeds) of the
-    clean accuracy in %. Standard training (ε = 0, filed under ℓ∞) starts every curve."""
+def accuracy_by_size(runs: list[dict[str, Any]], *, dataset: str, metric: str = "clean"
+                     ) -> dict[tuple[str, float], dict[int, tuple[float, float]]]:
+    """Figure 1's curves: ``seeds_by_size`` as (mean, half-width of its 95% t interval) over seeds."""
+    return {key: {size: _mean_and_half(v) for size, v in by_size.items()}
+            for key, by_size in seeds_by_size(runs, dataset=dataset, metric=metric).items()}
+
+
+def seeds_by_eps(runs: list[dict[str, Any]], *, dataset: str, norm: str,
+                 natural_fraction: float = 0.0) -> dict[float, list[float]]:
+    """Figure 7's runs: per training ε, every seed's clean accuracy in %. Standard training (ε = 0,
+    filed under ℓ∞) starts every curve."""
     by_eps: dict[float, list[float]] = {}
     for r in runs:
         if r["dataset"] != dataset:
@@ -212,4 +225,13 @@ def accuracy_by_eps(runs: list[dict[str, Any]], *, dataset: str, norm: str,
     if 0.0 not in by_eps or len(by_eps) < 2:
         raise ValueError(f"no standard runs or no ε > 0 runs for {dataset} {norm} "
                          f"(natural_fraction {natural_fraction}) in the record")
-    return [(eps, *mean_se(v), len(v)) for eps, v in sorted(by_eps.items())]
+    return dict(sorted(by_eps.items()))
+
+
+def accuracy_by_eps(runs: list[dict[str, Any]], *, dataset: str, norm: str,
+                    natural_fraction: float = 0.0) -> list[tuple[float, float, float, int]]:
+    """Figure 7's curve: ``seeds_by_eps`` as (ε, mean, half-width of its 95% t interval, seeds)."""
+    return [(eps, *_mean_and_half(v), len(v)) for eps, v in
+            seeds_by_eps(runs, dataset=dataset, norm=norm, natural_fraction=natural_fraction).items()]
+
+

@@ -40,6 +40,17 @@ def load(name: str, folder: Path = CHECKPOINT_DIR, *, device: str | torch.device
     return load_model(path, sha256=c["sha256"], arch=c["arch"]).to(resolve_device(device))
 
 
+def reporting_line(r: dict[str, Any]) -> str:
+    """One recorded reporting-budget number as the chapters print it: "≤" and "not converged" when
+    the doubled Square run still broke images beyond the noise, and the masking flag if raised."""
+    norm = {"linf": "ℓ∞", "l2": "ℓ2"}[r["norm"]]
+    verdict = (f"converged at {r['queries']:,} queries" if r["converged"]
+               else f"not converged at {r['queries']:,} queries: an upper bound")
+    return (f"{norm} ε = {r['eps']:g}, {r['n']:,} images: {'' if r['converged'] else '≤ '}"
+            f"{100 * r['accuracy']:.{1 if r['n'] <= 1000 else 2}f}% ({verdict}; gradient attacks alone "
+            f"{100 * r['gradient']:.1f}%)" + ("   FLAGGED: Square beat the gradient attacks" if r["flags"] else ""))
+
+
 def robust_summary(c: dict[str, Any]) -> str:
     """A card's robust number for the table: the reporting budget at the model's own threat, on the
     most images it ran on ("≤" when not converged), else the quick PGD-50 as the upper bound it is."""
