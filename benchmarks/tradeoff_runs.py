@@ -181,6 +181,10 @@ if __name__ == "__main__":
         points(names, **{k: v for k, v in opts.items() if k != "clean_only"})
     if stage == "seconds":
         reference_seconds(names[0])
+    if stage == "reflag":   # masking flags recomputed from the recorded numbers (rule fixed 2026-12)
+        rec = records.load("operating_points")
+        rec["points"] = [tradeoff_runs.reflag(p, rec["split_n"]) for p in rec["points"]]
+        records.save("operating_points", rec, command=rec["command"] + ", then reflag", machine=rec["hardware"])
     if stage == "merge":
         fields = {"figure1": FIG1_KEY, "figure7": FIG7_KEY, "operating_points": ("name",)}
         merge(names[0], fields[names[0]], [Path(n) for n in names[1:]],

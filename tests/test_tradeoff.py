@@ -228,3 +228,10 @@ def test_accuracy_by_eps_averages_seeds_and_starts_every_curve_at_standard_train
     assert [e for e, *_ in accuracy_by_eps(runs, dataset="mnist", norm="l2")] == [0.0, 2.0]
     with pytest.raises(ValueError, match="no standard runs or no ε > 0"):
         accuracy_by_eps(runs, dataset="fashion", norm="linf")
+
+
+def test_images_to_reach_reads_the_first_size_at_the_level():
+    from tutorial_lib.tradeoff import images_to_reach
+    curve = {600: (52.9, 5.0), 3000: (77.4, 0.5), 60000: (90.6, 0.5)}
+    assert images_to_reach(curve, 77.4) == 3000 and images_to_reach(curve, 50.0) == 600
+    assert images_to_reach(curve, 95.0) is None

@@ -31,8 +31,8 @@ def test_an_attempt_meets_the_goal_only_on_all_test_images_and_in_time_on_both_m
     a = {"clean": 0.991, "honest": 0.935, "n": 10_000, "train_seconds": 240.0}
     assert all(training_runs.against_goal(a, flagship_here=250.0, card_seconds=280.0, goal=goal).values())
     slower_card = training_runs.against_goal(a, flagship_here=200.0, card_seconds=280.0, goal=goal)   # 240 s here is 336 s there
-    assert slower_card == {"clean": True, "honest on all 10,000": True, "seconds here": True,
+    assert slower_card == {"clean": True, "1,000-query budget on all 10,000": True, "seconds here": True,
                            "seconds on the card's machine": False}
-    assert not training_runs.against_goal({**a, "n": 1_000}, 250.0, 280.0, goal)["honest on all 10,000"]
+    assert not training_runs.against_goal({**a, "n": 1_000}, 250.0, 280.0, goal)["1,000-query budget on all 10,000"]
     assert not training_runs.against_goal({**a, "clean": 0.989}, 250.0, 280.0, goal)["clean"]
     assert training_runs.on_card_machine(240.0, flagship_here=200.0, card_seconds=280.0) == pytest.approx(336.0)

@@ -145,7 +145,7 @@ def reporting_table(rows: Iterable[dict], independent: Iterable[dict] = ()) -> s
         shown = f"{'≤ ' if not r['converged'] else ''}{100 * worst:.1f}%" + (" !" if r["flags"] else "")
         art = other.get((r["model"], r["norm"], r["n"]))
         lines.append(f"{r['model']:<17}{r['norm'] + ' ' + format(r['eps'], 'g'):>10}{r['n']:>8,}{shown:>11}"
-                     f"{100 * r['gradient']:>10.1f}%{100 * r['old_honest']:>11.1f}%"
+                     f"{100 * r['gradient']:>10.1f}%{'≤ ' + format(100 * r['old_honest'], '.1f') + '%':>12}"
                      f"{'' if art is None else format(100 * art, '.1f') + '%':>8}  "
                      + (f"{r['queries']:,} queries" if r["converged"] else f"no: still falling at {r['queries']:,}"))
     return "\n".join(lines)

@@ -235,3 +235,9 @@ def accuracy_by_eps(runs: list[dict[str, Any]], *, dataset: str, norm: str,
             seeds_by_eps(runs, dataset=dataset, norm=norm, natural_fraction=natural_fraction).items()]
 
 
+
+
+def images_to_reach(curve: dict[int, tuple[float, float]], accuracy: float) -> int | None:
+    """The smallest training-set size whose mean accuracy (a ``accuracy_by_size`` curve) reaches
+    ``accuracy`` (in %), or None when even the largest does not: a sample-complexity reading."""
+    return next((size for size, (mean, _) in sorted(curve.items()) if mean >= accuracy), None)

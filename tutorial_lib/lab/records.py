@@ -20,12 +20,12 @@ def stamp(command: str | None = None, *, machine: str | None = None) -> dict[str
     return machine if command is None else {"command": command, **machine}
 
 
-def save(name: str, data: dict[str, Any], *, command: str, folder: Path = RESULTS_DIR
-         ) -> dict[str, Any]:
-    """Write a result stamped with ``command`` and this machine, atomically (a crash leaves the
-    old file, never half a new one); return the record as written."""
+def save(name: str, data: dict[str, Any], *, command: str, folder: Path = RESULTS_DIR,
+         machine: str | None = None) -> dict[str, Any]:
+    """Write a result stamped with ``command`` and this machine (or ``machine``, for a record only
+    re-derived here), atomically (a crash leaves the old file, never half a new one); return it."""
     folder.mkdir(parents=True, exist_ok=True)
-    record = {**data, **stamp(command)}
+    record = {**data, **stamp(command, machine=machine)}
     atomic_write_json(folder / f"{name}.json", record)
     return record
 

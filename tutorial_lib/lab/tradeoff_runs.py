@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from tutorial_lib import zoo
-from tutorial_lib.budgets import honest_accuracy
+from tutorial_lib.budgets import honest_accuracy, masking_flags
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import accuracy
 from tutorial_lib.lab.cards import SUBSET_SEED
@@ -142,6 +142,19 @@ def measure_point(model: nn.Module) -> dict[str, Any]:
                 flags[key] = list(h.flags)
         out[split], out["gradient"][split], out["flags"][split] = row, grad, flags
     return out
+
+
+def reflag(point: dict[str, Any], n: int) -> dict[str, Any]:
+    """A recorded point's masking flags recomputed from its recorded numbers by ``masking_flags``
+    (on ``n`` robust images), keeping any zero-gradient flag it was recorded with."""
+    flags: dict[str, dict[str, list[str]]] = {"val": {}, "test": {}}
+    for split in flags:
+        for key, grad in point["gradient"][split].items():
+            kept = [f for f in point["flags"].get(split, {}).get(key, []) if f.startswith("input gradient")]
+            new = list(masking_flags(point[split][key], grad, 0.0, n)) + kept
+            if new:
+                flags[split][key] = new
+    return {**point, "flags": flags}
 
 
 def point_run(name: str) -> dict[str, Any]:

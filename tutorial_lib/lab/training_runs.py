@@ -46,7 +46,7 @@ def failure_run(name: str, *, seed: int) -> dict[str, Any]:
 
 # --- the flagship's successors (benchmarks/time_to_robust.py) against its card and its goal ----------
 FLAGSHIP_GOAL = {"clean": 0.990, "honest": 0.930, "train_seconds": 300.0}
-"""What a successor of the flagship must reach (benchmarks/time_to_robust.py): clean and honest
+"""What a successor of the flagship must reach (benchmarks/time_to_robust.py): clean and 1,000-query-budget
 (ℓ∞ 0.3) accuracy on all 10,000 test images, and training seconds on two CPU cores: the
 machine's own and, scaled by the flagship's time there, the card's two Intel cores (``against_goal``)."""
 
@@ -90,6 +90,6 @@ def against_goal(attempt: dict[str, Any], flagship_here: float, card_seconds: fl
     own machine, and scaled to the card's (``on_card_machine``)."""
     scaled = on_card_machine(attempt["train_seconds"], flagship_here, card_seconds)
     return {"clean": attempt["clean"] >= goal["clean"],
-            "honest on all 10,000": attempt["n"] == 10_000 and attempt["honest"] >= goal["honest"],
+            "1,000-query budget on all 10,000": attempt["n"] == 10_000 and attempt["honest"] >= goal["honest"],
             "seconds here": attempt["train_seconds"] <= goal["train_seconds"],
             "seconds on the card's machine": scaled <= goal["train_seconds"]}
