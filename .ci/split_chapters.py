@@ -24,7 +24,7 @@ recorded = {r["chapter"]: r["seconds"] for r in json.loads(Path(sys.argv[1]).rea
 seconds = (seconds_from_log(sys.argv[3]) if len(sys.argv) > 3 else {}) or recorded
 workers = int(sys.argv[2])
 load, groups = [0.0] * workers, [[] for _ in range(workers)]
-chapters = sorted((p for p in Path(".").glob("[0-9]*.ipynb") if not p.name.startswith("00_")),
+chapters = sorted((p for p in Path(".").glob("*.ipynb") if not p.name.startswith("00_")),   # the lab notes too
                   key=lambda p: -seconds.get(p.stem, 60.0))
 for nb in chapters:
     k = load.index(min(load))  # the least loaded worker takes the longest chapter left

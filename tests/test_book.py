@@ -11,6 +11,8 @@ from tutorial_lib.lab.edition import EXERCISE
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "book").glob("*.ipynb"))
+LESSONS = sorted((REPO / "book").glob("[0-9]*.ipynb"))
+"""The numbered chapters; the others (the lab notes) are reference pages without exercises."""
 
 
 def _toc_files() -> list[str]:
@@ -83,7 +85,7 @@ def test_install_lines_launch_buttons_and_package_version_name_the_same_release(
     assert newest and newest.group(1) == version, "CHANGELOG.md's newest entry must be this release"
 
 
-@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("nb", LESSONS, ids=lambda p: p.stem)
 def test_chapter_ends_with_summary_and_exercises_with_collapsed_solutions(nb):
     text = "\n".join("".join(c["source"]) for c in _cells(nb) if c["cell_type"] == "markdown")
     assert "## Summary" in text and "## Exercises" in text
@@ -99,7 +101,7 @@ def test_instructor_guide_shows_the_measured_minutes_of_every_chapter():
     book_time = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(book_time)
     rec = records.load("book_time")
-    assert sorted(r["chapter"] for r in rec["chapters"]) == sorted(p.stem for p in CHAPTERS)
+    assert sorted(r["chapter"] for r in rec["chapters"]) == sorted(p.stem for p in LESSONS)
     guide = (REPO / "book" / "instructor_guide.md").read_text()
     assert book_time.time_table(rec) in guide  # rewritten by the benchmark, never by hand
     assert "book/instructor_guide" in _toc_files()

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = sorted((REPO / "book").glob("[0-9][0-9]_*.ipynb")) + [REPO / "book" / "index.md"]
-"""The pages whose every stated percentage is checked: every chapter and the landing page."""
+PAGES = sorted((REPO / "book").glob("[0-9][0-9]_*.ipynb")) + [REPO / "book" / n for n in (
+    "lab_notes.ipynb", "index.md", "instructor_guide.md")]
+"""The pages whose every stated percentage is checked: every chapter, the lab notes, the landing page and the guide
+(``benchmarks/prose_mutants.py`` measures how many wrong numbers the check would catch)."""
 
 PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?:\s?[–-]\s?(\d+(?:\.\d+)?))?\s?(?:\\?%|percent\b)"
                      r"(?!\s*(?:confidence|level|(?:t\s)?intervals?\b))")
@@ -51,11 +53,19 @@ def supported(stated: str, shown: set[float]) -> bool:
     return any(round(x, places) == float(stated) for x in shown)
 
 
+def chapters_outputs() -> set[float]:
+    """Every number any chapter prints: the evidence the instructor guide may quote."""
+    return {n for page in PAGES if page.suffix == ".ipynb" and page.name[0].isdigit()
+            for cell in json.loads(page.read_text())["cells"] if cell["cell_type"] == "code"
+            for n in output_numbers(cell)}
+
+
 def unsupported_percentages(page: Path) -> list[str]:
-    """'cell N: 12.5% in «…»' for each percentage in prose that nothing above supports."""
+    """'cell N: 12.5% in «…»' for each percentage in prose that nothing above supports (for the
+    instructor guide, which shows no outputs of its own: nothing any chapter prints)."""
     cells = (json.loads(page.read_text())["cells"] if page.suffix == ".ipynb"
              else [{"cell_type": "markdown", "source": page.read_text()}])
-    shown: set[float] = set()
+    shown: set[float] = chapters_outputs() if page.name == "instructor_guide.md" else set()
     bad = []
     for i, cell in enumerate(cells):
         if cell["cell_type"] == "code":
@@ -143,3 +153,16 @@ def test_every_number_labelled_honest_has_converged(page):
 def test_the_zoo_table_labels_no_unconverged_number_honest():
     from tutorial_lib import zoo
     assert not unconverged_honest(zoo.table(), converged_numbers())
+
+
+def test_the_prose_check_still_catches_the_wrong_numbers_it_caught_when_measured():
+    """Mutation testing (``benchmarks/prose_mutants.py``): shift each checked percentage's last digit
+    by ±1 and ±2; the check must report at least 40% of these mutants (47% when measured; the
+    statistics issue's goal is 95%, which needs each number bound to the output it quotes)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("prose_mutants", REPO / "benchmarks" / "prose_mutants.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.mutants("92.25") == ["92.23", "92.24", "92.26", "92.27"] and bench.mutants("9") == ["7", "8"]
+    killed, total = bench.kill_rate()
+    assert total > 300 and killed / total >= 0.40, f"only {killed} of {total} wrong numbers caught"

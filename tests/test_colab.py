@@ -81,7 +81,7 @@ def render_alone(nb: Path) -> str:
 def test_rendered_alone_the_chapter_shows_listings_folded_solutions_and_readable_citations(nb):
     html = render_alone(nb)
     exercises = EXERCISE.findall("\n".join(_markdown(nb)))
-    assert len(exercises) >= 3
+    assert len(exercises) >= 3 or not nb.name[0].isdigit()   # the lab notes are a reference page, no exercises
     folded = re.findall(r'<details class="solution">\s*<summary>Solution</summary>(.*?)</details>', html, re.S)
     assert len(folded) == len(exercises) and all(len(body.strip()) > 40 for body in folded)
     assert "{cite" not in html and "{solution}" not in html and "{literalinclude}" not in html

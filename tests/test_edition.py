@@ -40,7 +40,7 @@ def test_no_solution_text_survives_in_the_student_edition(tmp_path):
         for body in _solution_bodies(original):
             long_lines = [ln for ln in body if len(ln.strip()) > 30]  # solution prose and code
             assert long_lines and not any(ln in text for ln in long_lines), path.name
-        assert len(EXERCISE.findall(text)) >= 3
+        assert len(EXERCISE.findall(text)) >= 3 or not path.name[0].isdigit()   # the lab notes have none
         assert len(student["cells"]) == len(original["cells"])  # code and outputs untouched
 
 

@@ -326,7 +326,38 @@ def test_small_data_accepts_both_retrained_runs_and_rejects_swapped_models():
     standard, linf = (tl.accuracy(tl.train(recipes.figure1_config("linf", eps, 300)).model, (x_test, y_test))
                       for eps in (0.0, 0.1))   # the worked solution: both runs, retrained
     assert grading.check("tradeoff-ex-small-data", (standard, linf))
+    assert grading.check("tradeoff-ex-small-data", (100 * standard, 100 * linf))   # in percent
     assert not grading.check("tradeoff-ex-small-data", (linf, standard))
+
+
+def test_small_data_accepts_every_recorded_seed_and_their_mean_and_rejects_a_subset_evaluation():
+    seeds = list(records.load("exercise_references")["references"]["tradeoff-ex-small-data"].values())
+    assert len(seeds) == len(recipes.SMALL_DATA_SEEDS) == 3
+    assert all(grading.check("tradeoff-ex-small-data", tuple(r)) for r in seeds)
+    mean = tuple(sum(r[i] for r in seeds) / len(seeds) for i in (0, 1))   # the solution's advice: average seeds
+    assert grading.check("tradeoff-ex-small-data", mean)
+    low = min(r[0] for r in seeds) - 0.05    # 5 points below every seed: e.g. the 300 training images' accuracy
+    assert not grading.check("tradeoff-ex-small-data", (low, mean[1]))
+
+
+def test_fractions_decide_the_unit_once_per_answer():
+    assert grading._fractions([0.5, 4.0, 92.0]) == [0.005, 0.04, 0.92]   # 0.5% stays half a point
+    assert grading._fractions([0.5, 0.92]) == [0.5, 0.92]
+
+
+def test_alignment_check_reads_a_percent_answer_with_values_under_one_as_percent():
+    recorded = records.load("exercise_references")["references"]["see-ex-alignment-vs-robustness"]
+    percent = {n: 100 * v[0] for n, v in recorded.items()}
+    assert min(percent.values()) <= 1   # the standard model's 0%: the value a per-value rule misread
+    assert grading.check("see-ex-alignment-vs-robustness", percent)
+    assert grading.check("see-ex-alignment-vs-robustness", {n: v[0] for n, v in recorded.items()})
+
+
+def test_seed_rank_rejects_ranks_20_and_50_swapped_though_each_is_within_tolerance():
+    recorded = records.load("exercise_references")["references"]["gen-ex-rank"]
+    answer = {int(r): tuple(v) for r, v in recorded.items()}
+    assert abs(answer[20][0] - answer[50][0]) < 0.4   # the loophole: the tolerance alone cannot tell them apart
+    assert not grading.check("gen-ex-rank", {**answer, 20: answer[50], 50: answer[20]})
 
 
 @pytest.mark.slow
@@ -377,6 +408,7 @@ def test_seed_rank_accepts_the_solution_and_rejects_swapped_ranks():
     answer = {r: (scores[f"rank {r}"]["diversity"], scores[f"rank {r}"]["kNN"]) for r in (0, 5, 20, 50)}
     assert grading.check("gen-ex-rank", answer)
     assert not grading.check("gen-ex-rank", {**answer, 0: answer[50], 50: answer[0]})
+    assert not grading.check("gen-ex-rank", {**answer, 20: answer[50], 50: answer[20]})
 
 
 @pytest.mark.slow
@@ -406,3 +438,26 @@ def test_fashion_generation_accepts_the_solution_and_rejects_swapped_models():
     assert grading.check("gen-ex-fashion", agree)
     assert not grading.check("gen-ex-fashion", {"fashion_standard": agree["fashion_linf_0.1"],
                                                 "fashion_linf_0.1": agree["fashion_standard"]})
+
+
+def _my_pgd_steps(model, x, y, x_adv, *, eps, alpha, steps, project=True, clip=True, sign=1.0):
+    """Chapter 1's worked solution, written apart from the library's loop; the knobs make the
+    wrong loops the exercise invites (no projection, no clip, a downhill step)."""
+    for _ in range(steps):
+        x_adv = x_adv.detach().requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(model(x_adv), y)
+        (grad,) = torch.autograd.grad(loss, x_adv)
+        x_adv = x_adv + sign * alpha * grad.sign()
+        if project:
+            x_adv = torch.min(torch.max(x_adv, x - eps), x + eps)
+        if clip:
+            x_adv = x_adv.clamp(0, 1)
+    return x_adv.detach()
+
+
+def test_pgd_loop_accepts_the_worked_solution_and_rejects_the_loops_it_warns_of():
+    from functools import partial
+    assert grading.check("intro-ex-pgd-loop", _my_pgd_steps)
+    assert not grading.check("intro-ex-pgd-loop", partial(_my_pgd_steps, project=False))
+    assert not grading.check("intro-ex-pgd-loop", partial(_my_pgd_steps, clip=False))
+    assert not grading.check("intro-ex-pgd-loop", partial(_my_pgd_steps, sign=-1.0))

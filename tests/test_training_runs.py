@@ -36,3 +36,14 @@ def test_an_attempt_meets_the_goal_only_on_all_test_images_and_in_time_on_both_m
     assert not training_runs.against_goal({**a, "n": 1_000}, 250.0, 280.0, goal)["1,000-query budget on all 10,000"]
     assert not training_runs.against_goal({**a, "clean": 0.989}, 250.0, 280.0, goal)["clean"]
     assert training_runs.on_card_machine(240.0, flagship_here=200.0, card_seconds=280.0) == pytest.approx(336.0)
+
+
+def test_the_comparison_can_be_restricted_to_images_no_choice_looked_at():
+    card = {"not_robust": [0, 1, 2, 7, 12]}
+    attempt = {"label": "a", "n": 20, "honest": 0.85, "not_robust": [1, 3, 5]}
+    v = training_runs.versus_card(attempt, card, within=range(5, 15))   # images 5-14 only
+    assert v["n"] == 10 and (v["card"], v["attempt"]) == (0.8, 0.9)  # the card loses 7, 12; the attempt 5
+    assert (v["only_attempt"], v["only_card"]) == (2, 1)
+    with pytest.raises(ValueError, match="none of the images"):
+        training_runs.versus_card(attempt, card, within=range(100, 200))
+    assert set(training_runs.UNSEEN_BY_THE_SEARCH).isdisjoint(range(3_000)) and 9_000 not in training_runs.UNSEEN_BY_THE_SEARCH

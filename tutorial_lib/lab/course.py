@@ -39,6 +39,7 @@ class Exercise:
 
 
 EXERCISES: dict[str, Exercise] = {
+    "intro-ex-pgd-loop": Exercise("coding", 1, 15),
     "intro-ex-fgsm-eps": Exercise("conceptual", 1, 10),
     "intro-ex-restarts": Exercise("experiment", 1, 20),
     "intro-ex-min-eps": Exercise("coding", 2, 25),

@@ -16,12 +16,12 @@ import torch
 from torch import Tensor, nn
 
 from tutorial_lib import generate, interpret, toy, zoo
-from tutorial_lib.attacks import NORMS, PGD_TRAVEL, eval_mode, input_gradient, pgd, step_size
+from tutorial_lib.attacks import NORMS, PGD_TRAVEL, cross_entropy, eval_mode, input_gradient, pgd, pgd_steps, step_size
 from tutorial_lib.budgets import pgd_budget, strong_budget
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import accuracy, predict, robust_accuracy
 from tutorial_lib.lab import feature_runs, records
-from tutorial_lib.lab.recipes import FIRST_LAYER_START, SMALL_DATA_EXERCISE, TRADES_EXERCISE
+from tutorial_lib.lab.recipes import FIRST_LAYER_START, SMALL_DATA_SEEDS, TRADES_EXERCISE, figure1_config
 from tutorial_lib.models import quantized
 from tutorial_lib.stats import wilson_interval
 from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
@@ -33,7 +33,7 @@ Verdict = tuple[bool, str]
 CHAPTER2_DIST = toy.ToyDistribution.with_eta_sqrt_d(p=0.95, c=3, d=100)
 """Chapter 2's toy distribution, the one its exercises use."""
 
-# The exercises' training runs (``TRADES_EXERCISE``, ``SMALL_DATA_EXERCISE``, ``FIRST_LAYER_START``)
+# The exercises' training runs (``TRADES_EXERCISE``, ``SMALL_DATA_SEEDS``, ``FIRST_LAYER_START``)
 # are recipes like every other: ``tutorial_lib.lab.recipes``.
 
 
@@ -87,9 +87,42 @@ def tie_breaking_images(answer: int) -> Verdict:
     return _close(answer, n, 0.1 * n, "your number of images")
 
 
-def _fraction(v: float) -> float:
-    """An accuracy or share given in [0, 1] or in percent, as a fraction."""
-    return float(v) / 100 if float(v) > 1 else float(v)
+def _fractions(values) -> list[float]:
+    """Accuracies or shares given in [0, 1] or in percent, as fractions. The unit is decided once per
+    answer, not per value: if any value exceeds 1 all are percentages (so 0.5% stays 0.005)."""
+    values = [float(v) for v in values]
+    return [v / 100 for v in values] if any(v > 1 for v in values) else values
+
+
+def _pgd_loop_batch() -> tuple[nn.Module, Tensor, Tensor, Tensor]:
+    """The standard zoo model, its first 64 test images and a seeded random start in the ℓ∞ 0.1 ball."""
+    x, y = load_dataset("mnist", "test")
+    x, y = x[:64], y[:64]
+    start = NORMS["linf"].random_start(x, 0.1, torch.Generator().manual_seed(0)).clamp(0, 1)
+    return zoo.load("mnist_standard"), x, y, start
+
+
+def pgd_loop(answer: Callable[..., Tensor]) -> Verdict:
+    """``intro-ex-pgd-loop``: ``my_pgd_steps(model, x, y, x_adv, *, eps, alpha, steps)``, PGD's loop.
+    Run from one random start (ℓ∞ ε = 0.1, α = 0.025, 10 steps), it must stay in the ε-ball and in
+    [0, 1], and fool the standard model on the same number of the 64 images as the library's loop,
+    within 2 (signs of tiny gradients may differ)."""
+    model, x, y, start = _pgd_loop_batch()
+    kw = dict(eps=0.1, alpha=0.025, steps=10)
+    with eval_mode(model):
+        mine = answer(model, x, y, start.clone(), **kw).detach()
+    if mine.shape != x.shape:
+        return False, f"return the adversarial images, shape {tuple(x.shape)}; got {tuple(mine.shape)}"
+    if (mine - x).abs().max().item() > 0.1 + 1e-5:
+        return False, "some pixels moved by more than ε: project back into the ball after every step"
+    if mine.min().item() < 0 or mine.max().item() > 1:
+        return False, "some pixels left [0, 1]: clip after projecting, at every step"
+    with eval_mode(model):
+        reference = pgd_steps(model, x, y, start.clone(), **kw, norm=NORMS["linf"], loss_fn=cross_entropy)
+    fooled = [int((predict(model, a) != y).sum()) for a in (mine, reference)]
+    ok = abs(fooled[0] - fooled[1]) <= 2
+    return ok, "" if ok else (f"your loop fools {fooled[0]} of 64 images, PGD {fooled[1]}: "
+                              "step along the gradient's sign, uphill, by alpha")
 
 
 def restarts(answer: tuple[nn.Module, tuple[float, float, float]]) -> Verdict:
@@ -101,8 +134,8 @@ def restarts(answer: tuple[nn.Module, tuple[float, float, float]]) -> Verdict:
     variants = (dict(random_start=False), dict(random_start=True), dict(random_start=True, restarts=5))
     ref = [robust_accuracy(model, (x[:500], y[:500]), attack=lambda m, a, b, v=v: pgd(
         m, a, b, **kw, **v, generator=torch.Generator().manual_seed(0))).accuracy for v in variants]
-    off = [name for name, a, r in zip(("no start", "random start", "restarts"), accs, ref)
-           if abs(_fraction(a) - r) > 0.015]
+    off = [name for name, a, r in zip(("no start", "random start", "restarts"), _fractions(accs), ref)
+           if abs(a - r) > 0.015]
     return not off, "" if not off else f"off by more than 1.5 points: {', '.join(off)}"
 
 
@@ -131,7 +164,8 @@ def unclipped(answer: tuple[float, float]) -> Verdict:
     """``attacks-ex-noclip``: (accuracy the unclipped PGD-50 reports on the robust ℓ∞ model at ε = 0.3
     on chapter 3's 200 images, share of its pixels outside [0, 1]), each within 2 points."""
     acc, outside = _unclipped_reference()
-    ok = abs(_fraction(answer[0]) - acc) <= 0.02 and abs(_fraction(answer[1]) - outside) <= 0.02
+    given_acc, given_outside = _fractions(answer)
+    ok = abs(given_acc - acc) <= 0.02 and abs(given_outside - outside) <= 0.02
     return ok, "" if ok else "one of the two numbers is off by more than 2 points: check eps, alpha, steps and the images"
 
 
@@ -172,7 +206,7 @@ def _masking_reference() -> tuple[float, float]:
 def masking(answer: tuple[float, float]) -> Verdict:
     """``eval-ex-masking``: (PGD's accuracy against the rounded standard model at ℓ∞ 0.3, the
     rounded model's accuracy on BPDA's adversarial images), on chapter 3's 200 images, within 3 points."""
-    ok = all(abs(_fraction(a) - r) <= 0.03 for a, r in zip(answer, _masking_reference()))
+    ok = all(abs(a - r) <= 0.03 for a, r in zip(_fractions(answer), _masking_reference()))
     return ok, "" if ok else "one of the two accuracies is off by more than 3 points: attack the real model, through the identity"
 
 
@@ -314,21 +348,36 @@ def trades_runs(answer: list[tuple[float, float]]) -> Verdict:
     and 4 points (robust) of the recorded runs."""
     if len(answer) != len(TRADES_NAMES):
         return False, f"give {len(TRADES_NAMES)} (clean, robust) pairs, in the order {', '.join(TRADES_NAMES)}"
-    return _table({n: tuple(map(_fraction, a)) for n, a in zip(TRADES_NAMES, answer)}, "train-ex-trades",
+    flat = _fractions(v for pair in answer for v in pair)
+    return _table({n: flat[2 * i:2 * i + 2] for i, n in enumerate(TRADES_NAMES)}, "train-ex-trades",
                   (0.01, 0.04), "Check the recipe (2 epochs, PGD-5, warm-up 0.3), β and the test images.")
 
 
 def reference_small_data() -> Table:
-    """Standard accuracy of each ``SMALL_DATA_EXERCISE`` run on the 10,000 test images."""
+    """{"seed k": [standard, ℓ∞ 0.1]}: standard accuracy on the 10,000 test images of both 300-image
+    runs (``figure1_config``) for each of ``SMALL_DATA_SEEDS``."""
     x, y = load_dataset("mnist", "test")
-    return {n: [accuracy(train(cfg).model, (x, y))] for n, cfg in zip(("standard", "ℓ∞ 0.1"), SMALL_DATA_EXERCISE)}
+    return {f"seed {s}": [accuracy(train(figure1_config("linf", eps, 300, seed=s)).model, (x, y)) for eps in (0.0, 0.1)]
+            for s in SMALL_DATA_SEEDS}
 
 
 def small_data(answer: tuple[float, float]) -> Verdict:
     """``tradeoff-ex-small-data``: standard accuracy of the standard and the ℓ∞ 0.1 models trained
-    on 300 images (``figure1_config``, seed 0), each within 2 points of the recorded runs."""
-    return _table({"standard": (_fraction(answer[0]),), "ℓ∞ 0.1": (_fraction(answer[1]),)}, "tradeoff-ex-small-data",
-                  (0.02,), "Use figure1_config with 300 images and seed 0, and all 10,000 test images.")
+    on 300 images (``figure1_config``): one seed's or the mean of several. Each must lie within the
+    recorded seeds' range widened by 2 points, and the ℓ∞ 0.1 model must be ahead where every
+    recorded seed puts it ahead (the exercise's finding)."""
+    given = _fractions(answer)
+    seeds = list(_recorded("tradeoff-ex-small-data").values())
+    off = [name for i, (name, a) in enumerate(zip(("standard", "ℓ∞ 0.1"), given))
+           if not min(r[i] for r in seeds) - 0.02 <= a <= max(r[i] for r in seeds) + 0.02]
+    if off:
+        return False, (f"outside the seeds' range: {', '.join(off)}. Use figure1_config with 300 images "
+                       "and all 10,000 test images.")
+    gains = [r[1] - r[0] for r in seeds]
+    same_sign = all(g > 0 for g in gains) or all(g < 0 for g in gains)
+    if same_sign and (given[1] - given[0]) * gains[0] <= 0:
+        return False, "every recorded seed orders the two models the other way: check which is which"
+    return True, ""
 
 
 def reference_first_layer() -> Table:
@@ -340,7 +389,7 @@ def reference_first_layer() -> Table:
 def first_layer_only(answer: float) -> Verdict:
     """``see-ex-first-layer-only``: the final PGD-20 accuracy of the run with only the robust first
     convolution (seed 0), within 3 points of the recorded run."""
-    return _table({"robust": (_fraction(answer),)}, "see-ex-first-layer-only", (0.03,),
+    return _table({"robust": _fractions([answer])}, "see-ex-first-layer-only", (0.03,),
                   "Start from FIRST_LAYER_START's layers: 1,000 images, 10 epochs, seed 0.")
 
 
@@ -359,7 +408,7 @@ def reference_strong_at_0_2() -> Table:
 def alignment_vs_robustness(answer: dict[str, float]) -> Verdict:
     """``see-ex-alignment-vs-robustness``: {zoo name: strong-budget accuracy at ℓ∞ 0.2 on the first
     200 of chapter 7's images} for its six models, each within 3 points."""
-    return _table({n: (_fraction(a),) for n, a in answer.items()}, "see-ex-alignment-vs-robustness", (0.03,),
+    return _table({n: (a,) for n, a in zip(answer, _fractions(answer.values()))}, "see-ex-alignment-vs-robustness", (0.03,),
                   "Use budgets.strong_budget(0.2) and xs[:200], ys[:200].")
 
 
@@ -389,9 +438,16 @@ def reference_rank() -> Table:
 def seed_rank(answer: dict[int, tuple[float, float]]) -> Verdict:
     """``gen-ex-rank``: {rank: (diversity, kNN judge agreement)} for ranks 0, 5, 20, 50; diversity
     within 0.4 (5%: the trailing principal directions, and so the seeds, move with the machine's
-    arithmetic: 8.0 here, 8.2 under two test workers), agreement within 5 points."""
-    return _table({int(r): (float(d), _fraction(k)) for r, (d, k) in answer.items()}, "gen-ex-rank", (0.4, 0.05),
-                  "Fit the Gaussians on all training images, seed the draws with 0, ε = 6, 60 steps.")
+    arithmetic: 8.0 here, 8.2 under two test workers), agreement within 5 points, and diversity
+    rising with the rank, the exercise's finding (ranks 20 and 50 differ by less than the tolerance)."""
+    agreement = _fractions(k for _, k in answer.values())
+    table = {int(r): (float(d), k) for (r, (d, _)), k in zip(answer.items(), agreement)}
+    ok, hint = _table(table, "gen-ex-rank", (0.4, 0.05),
+                      "Fit the Gaussians on all training images, seed the draws with 0, ε = 6, 60 steps.")
+    diversity = [table[r][0] for r in sorted(table)]
+    if ok and any(b <= a for a, b in zip(diversity, diversity[1:])):
+        return False, "your diversities do not rise with the rank: check which number belongs to which rank"
+    return ok, hint
 
 
 def reference_budget() -> Table:
@@ -406,7 +462,8 @@ def reference_budget() -> Table:
 def generation_budget(answer: dict[float, tuple[float, float]]) -> Verdict:
     """``gen-ex-budget``: {ε: (kNN judge agreement, mean distance to the nearest training image)}
     for ε 2, 4, 6, 10; agreement within 5 points, distance within 0.2."""
-    return _table({float(e): (_fraction(k), float(d)) for e, (k, d) in answer.items()}, "gen-ex-budget", (0.05, 0.2),
+    agreement = _fractions(k for k, _ in answer.values())
+    return _table({float(e): (k, float(d)) for (e, (_, d)), k in zip(answer.items(), agreement)}, "gen-ex-budget", (0.05, 0.2),
                   "Generate from the class-free seeds with the robust ℓ2 model, 60 steps.")
 
 
@@ -421,7 +478,7 @@ def reference_fashion() -> Table:
 def fashion_generation(answer: dict[str, float]) -> Verdict:
     """``gen-ex-fashion``: {zoo name: kNN judge agreement} of class-free generation by
     ``fashion_standard`` and ``fashion_linf_0.1``, each within 5 points."""
-    return _table({n: (_fraction(a),) for n, a in answer.items()}, "gen-ex-fashion", (0.05,),
+    return _table({n: (a,) for n, a in zip(answer, _fractions(answer.values()))}, "gen-ex-fashion", (0.05,),
                   "Fit the class-free Gaussian on Fashion-MNIST's training images (seed 1), ℓ2 ε = 6, 60 steps.")
 
 
@@ -440,6 +497,7 @@ REFERENCES: dict[str, Callable[[], Table]] = {
 
 
 CHECKS: dict[str, Callable[[Any], Verdict]] = {
+    "intro-ex-pgd-loop": pgd_loop,
     "intro-ex-restarts": restarts,
     "eval-ex-masking": masking,
     "see-ex-smoothgrad": smoothgrad,

@@ -99,6 +99,9 @@ EXTRA_POINTS: dict[str, TrainConfig] = {
 SMALL_DATA_EXERCISE = tuple(figure1_config("linf", eps, 300) for eps in (0.0, 0.1))
 """Chapter 6's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
 
+SMALL_DATA_SEEDS = (0, 1, 2)
+"""The seeds of the ``tradeoff-ex-small-data`` runs its check records (the solution suggests all three)."""
+
 # --- chapter 7: reusing robust features ----------------------------------------------------------------
 FEATURE_LAYERS = 5
 """Layers of the fast CNN that make its features: normalisation, conv, ReLU, conv, ReLU."""

@@ -66,13 +66,20 @@ def with_more_images(attempt: dict[str, Any], start: int, honest: HonestAccuracy
             "not_robust": attempt["not_robust"] + honest.not_robust(start)}
 
 
-def versus_card(attempt: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
+UNSEEN_BY_THE_SEARCH = range(3_000, 9_000)
+"""Test images no choice of the search looked at: it screened on the first 1,000, chose the wide
+recipe for all 10,000 after a 3,000-image run, and early-stopped two runs on images 9,000-9,999."""
+
+
+def versus_card(attempt: dict[str, Any], full: dict[str, Any], within: range | None = None) -> dict[str, Any]:
     """A recorded attempt (``flagship_attempts``) against the card's model (``full``: its
-    ``honest_full``) on the same test images: each one's honest accuracy there, the images only
-    one of them keeps, and the exact McNemar p-value of that split."""
-    images = attempt_images(attempt)
+    ``honest_full``) on the same test images (those of them ``within``, if given): each one's honest
+    accuracy there, the images only one of them keeps, and the exact McNemar p-value of that split."""
+    images = attempt_images(attempt) & set(within if within is not None else attempt_images(attempt))
+    if not images:
+        raise ValueError(f"attempt {attempt['label']!r} was measured on none of the images {within}")
     n = len(images)
-    lost_here, lost_card = set(attempt["not_robust"]), set(full["not_robust"]) & images
+    lost_here, lost_card = set(attempt["not_robust"]) & images, set(full["not_robust"]) & images
     only_attempt, only_card = len(lost_card - lost_here), len(lost_here - lost_card)
     return {"n": n, "attempt": 1 - len(lost_here) / n, "card": 1 - len(lost_card) / n,
             "only_attempt": only_attempt, "only_card": only_card, "p": mcnemar_p(only_attempt, only_card)}
