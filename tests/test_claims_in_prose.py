@@ -21,9 +21,11 @@ CITATION = re.compile(r"\]\(https?://(arxiv\.org|adversarial-ml-tutorial\.org)")
 
 
 def prose(markdown: str) -> str:
-    """The text a reader reads as claims: no code blocks, code spans or display maths, and no
-    folded worked solutions (they state what their code computes when the reader runs it)."""
+    """The text a reader reads as claims: no code blocks, code spans or display maths, no folded
+    worked solutions (they state what their code computes when the reader runs it) and no quiz
+    (its wrong options are wrong on purpose)."""
     markdown = re.sub(r'```.*?```|\$\$.*?\$\$|<details class="solution">.*?</details>', "", markdown, flags=re.S)
+    markdown = re.sub(r"^## Quick check\n.*?(?=^## |\Z)", "", markdown, flags=re.S | re.M)  # a quiz's wrong options
     return re.sub(r"`[^`]*`", "", markdown)
 
 

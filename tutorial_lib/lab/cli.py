@@ -19,7 +19,7 @@ from tutorial_lib.budgets import QUICK_TRAVEL
 from tutorial_lib.checkpoint import load_model
 from tutorial_lib.data import load_dataset
 from tutorial_lib.evaluate import accuracy, robust_accuracy
-from tutorial_lib.lab import cards, course, records, slides
+from tutorial_lib.lab import cards, course, quiz, records, slides
 from tutorial_lib.lab.edition import write_student_edition
 from tutorial_lib.lab.recipes import RECIPES
 from tutorial_lib.train import TrainConfig, train
@@ -114,7 +114,8 @@ def guide_tables(book: Path) -> dict[str, str]:
     minutes from the recorded ``book_time``)."""
     run = {r["chapter"]: r["seconds"] for r in records.load("book_time")["chapters"]}
     rows = course.student_time(book, run)
-    return {"student_time": course.time_table(rows), "exercises": course.exercise_table(rows)}
+    return {"student_time": course.time_table(rows), "exercises": course.exercise_table(rows),
+            "quiz_key": quiz.key_table()}
 
 
 def run_guide(args: argparse.Namespace, argv: list[str]) -> int:
