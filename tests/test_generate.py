@@ -119,3 +119,21 @@ def test_judge_scores_on_hand_made_images():
     # kNN votes 0, 0, 1, 1; each class's pair lies 0.1 * sqrt(4) = 0.2 apart; nearest: 0, 0.2, 0, 0.2
     assert agree == 1.0 and abs(diversity - 0.2) < 1e-6 and abs(nearest - 0.1) < 1e-6
     assert judge_scores(images, torch.tensor([1, 1, 0, 0]), reference, labels, per_class=2)[0] == 0.0
+
+
+def test_the_judge_board_keeps_and_prints_each_sets_scores(capsys):
+    from tutorial_lib.generate import JudgeBoard
+    reference = torch.cat([torch.zeros(5, 1, 2, 2), torch.ones(5, 1, 2, 2)])
+    labels = torch.tensor([0] * 5 + [1] * 5)
+    judge = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    with torch.no_grad():   # a judge that says 1 when the pixels are bright
+        judge[1].weight.copy_(torch.tensor([[-1.0] * 4, [1.0] * 4]))
+        judge[1].bias.copy_(torch.tensor([2.0, -2.0]))
+    board = JudgeBoard(torch.tensor([0, 0, 1, 1]), judge=judge, train=(reference, labels),
+                       reference=(reference, labels), features=torch.nn.Identity(), feature_unit=1.0, per_class=2)
+    images = torch.stack([torch.zeros(1, 2, 2), torch.full((1, 2, 2), 0.1), torch.ones(1, 2, 2), torch.full((1, 2, 2), 0.9)])
+    board.add("hand-made", images)
+    s = board.scores["hand-made"]
+    assert s["MLP"] == 100.0 and s["kNN"] == 100.0 and abs(s["nearest"] - 0.1) < 1e-6
+    assert abs(s["features"][0] - 0.1) < 1e-6    # distance to the 5 nearest of its class: 0, 0.2, 0, 0.2
+    assert capsys.readouterr().out.startswith("hand-made")

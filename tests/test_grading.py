@@ -440,13 +440,14 @@ def test_fashion_generation_accepts_the_solution_and_rejects_swapped_models():
                                                 "fashion_linf_0.1": agree["fashion_standard"]})
 
 
-def _my_pgd_steps(model, x, y, x_adv, *, eps, alpha, steps, project=True, clip=True, sign=1.0):
+def _my_pgd_steps(model, x, y, x_adv, *, eps, alpha, steps, project=True, clip=True, sign=1.0, at_start=False):
     """Chapter 1's worked solution, written apart from the library's loop; the knobs make the
-    wrong loops the exercise invites (no projection, no clip, a downhill step)."""
+    wrong loops the exercise invites (no projection, no clip, a downhill step, the gradient
+    always taken at the clean image: iterated FGSM)."""
     for _ in range(steps):
-        x_adv = x_adv.detach().requires_grad_(True)
-        loss = torch.nn.functional.cross_entropy(model(x_adv), y)
-        (grad,) = torch.autograd.grad(loss, x_adv)
+        where = (x if at_start else x_adv).detach().requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(model(where), y)
+        (grad,) = torch.autograd.grad(loss, where)
         x_adv = x_adv + sign * alpha * grad.sign()
         if project:
             x_adv = torch.min(torch.max(x_adv, x - eps), x + eps)
@@ -461,3 +462,9 @@ def test_pgd_loop_accepts_the_worked_solution_and_rejects_the_loops_it_warns_of(
     assert not grading.check("intro-ex-pgd-loop", partial(_my_pgd_steps, project=False))
     assert not grading.check("intro-ex-pgd-loop", partial(_my_pgd_steps, clip=False))
     assert not grading.check("intro-ex-pgd-loop", partial(_my_pgd_steps, sign=-1.0))
+    assert not grading.check("intro-ex-pgd-loop", partial(_my_pgd_steps, at_start=True))
+
+
+def test_pgd_loop_names_a_missing_return():
+    ok, hint = grading.pgd_loop(lambda model, x, y, x_adv, **kw: None)
+    assert not ok and "return x_adv" in hint

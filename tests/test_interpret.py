@@ -116,3 +116,13 @@ def test_unknown_results_and_starts_are_refused():
         records.load("no_such_result")
     with pytest.raises(KeyError, match="unknown start"):
         feature_runs.reuse_run("mnist", "telepathy", train_size=100, epochs=1, seed=0)
+
+
+def test_the_reuse_summary_gives_mean_sd_and_standard_error_over_seeds():
+    runs = [{"dataset": "mnist", "train_size": 100, "start": "scratch", "trainable_parameters": 10,
+             "history": [{"clean": c, "robust": r, "train_seconds": 1.0}]} for c, r in ((0.90, 0.5), (0.92, 0.7))]
+    (row,) = feature_runs.summarise_reuse(runs)
+    assert row["seeds"] == 2 and row["clean"] == pytest.approx(0.91) and row["robust"] == pytest.approx(0.6)
+    assert row["robust_sd"] == pytest.approx(0.2 / 2 ** 0.5)
+    assert row["robust_se"] == pytest.approx(row["robust_sd"] / 2 ** 0.5)
+    assert row["clean_se"] == pytest.approx(row["clean_sd"] / 2 ** 0.5) and row["clean_sd"] == pytest.approx(0.02 / 2 ** 0.5)

@@ -140,3 +140,23 @@ def test_operating_points_draw_each_robust_interval_when_counts_are_known():
     assert segment[0][0] < 80 < segment[1][0] and segment[1][0] - segment[0][0] < 10
     assert not [c for c in plotting.operating_points([OperatingPoint("c", 1, {"clean": 0.9, "linf@0.1": 0.5})],
                                                      "linf@0.1").axes[0].containers]
+
+
+def _flagged_and_clean_points():
+    flagged = OperatingPoint("f", 50, {"clean": 0.97, "linf@0.1": 0.9}, counts={"clean": 5000, "linf@0.1": 300},
+                             flags={"val": {"linf@0.1": ["square broke 10 images: masking"]}})
+    return [OperatingPoint("a", 10, {"clean": 0.99, "linf@0.1": 0.5}, counts={"clean": 5000, "linf@0.1": 300}),
+            OperatingPoint("b", 90, {"clean": 0.98, "linf@0.1": 0.8}, counts={"clean": 5000, "linf@0.1": 300}), flagged]
+
+
+def test_operating_points_cross_a_flagged_point():
+    ax = plotting.operating_points(_flagged_and_clean_points(), "linf@0.1").axes[0]
+    assert "flagged for masking" in ax.get_legend_handles_labels()[1]
+
+
+def test_forest_plot_lists_points_from_the_highest_and_shades_the_best_interval():
+    ax = plotting.forest(_flagged_and_clean_points(), "linf@0.1").axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "f"]   # bottom to top: lowest first
+    assert len([c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]) == 3
+    labels = ax.get_legend_handles_labels()[1]
+    assert "the best point's interval" in labels and "flagged for masking" in labels

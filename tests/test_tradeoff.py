@@ -235,3 +235,20 @@ def test_images_to_reach_reads_the_first_size_at_the_level():
     curve = {600: (52.9, 5.0), 3000: (77.4, 0.5), 60000: (90.6, 0.5)}
     assert images_to_reach(curve, 77.4) == 3000 and images_to_reach(curve, 50.0) == 600
     assert images_to_reach(curve, 95.0) is None
+
+
+def test_a_point_shows_its_number_with_its_interval():
+    p = _counted("a", 0.98, 0.90, 10, 300)
+    lo, hi = p.interval("linf@0.3")
+    assert p.shown("linf@0.3") == f"90.0% [{100 * lo:.1f}, {100 * hi:.1f}]"
+    assert p.shown("linf@0.3", digits=2).startswith("90.00% [")
+
+
+def test_differences_from_standard_training_come_with_t_intervals():
+    by_size = {("standard", 0.0): {600: [90.0, 90.2, 89.8]}, ("linf", 0.1): {600: [94.0, 94.4, 93.6]}}
+    diffs = tr.differences_from_standard(by_size)
+    d, lo, hi = diffs[("linf", 0.1)][600]
+    assert list(diffs) == [("linf", 0.1)] and d == pytest.approx(4.0)
+    assert lo < 4.0 < hi and hi - 4.0 == pytest.approx(4.0 - lo)   # symmetric, from the pooled SD (4 df)
+    line = tr.difference_lines("MNIST", diffs)
+    assert line.startswith("MNIST linf ε=0.1 minus standard training: 600: +4.00 [")

@@ -2,7 +2,7 @@
 generation from seeds. Every image here comes out of the library's one ``pgd`` loop."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from tutorial_lib.attacks import PGD_TRAVEL, pgd, step_size
 from tutorial_lib.evaluate import accuracy
+from tutorial_lib.stats import mean_se
 
 
 def large_eps_example(model: nn.Module, x: Tensor, target: Tensor, *, eps: float,
@@ -141,6 +142,46 @@ def class_distance(images: Tensor, classes: Tensor, reference: Tensor, labels: T
         sel = classes == c
         out[sel] = torch.cdist(f_img[sel], pool).topk(k, largest=False).values.mean(1).cpu()
     return out
+
+
+def judge_report(images: Tensor, classes: Tensor, *, judge: nn.Module, train: tuple[Tensor, Tensor],
+                 reference: tuple[Tensor, Tensor], features: Callable[[Tensor], Tensor],
+                 feature_unit: float, per_class: int = 8) -> dict[str, object]:
+    """Every score chapter 8 gives a set of generations: the network judge's and the kNN judge's
+    agreement with ``classes`` (in %), diversity, distance to the nearest training image, and the
+    distance to real digits of the class in ``features`` (in units of ``feature_unit``; mean, SE)."""
+    agree, diversity, nearest = judge_scores(images, classes, *train, per_class=per_class)
+    distance = class_distance(images, classes, *reference, features=features) / feature_unit
+    return {"MLP": 100 * target_agreement(judge, images, classes), "kNN": 100 * agree,
+            "diversity": diversity, "nearest": nearest, "features": mean_se(distance.tolist())}
+
+
+def report_line(label: str, s: dict[str, object]) -> str:
+    """One line of chapter 8's judge table: ``judge_report``'s scores of ``label``'s images."""
+    return (f"{label:<28} MLP judge {s['MLP']:5.1f}%   kNN judge {s['kNN']:5.1f}%   diversity {s['diversity']:5.2f}   "
+            f"nearest training image {s['nearest']:5.2f}   to its class (features) {s['features'][0]:.2f} ± {s['features'][1]:.2f}")
+
+
+@dataclass
+class JudgeBoard:
+    """Chapter 8's table of judges: ``add`` scores a set of images (``judge_report``), keeps the
+    scores under its label and prints its line."""
+
+    classes: Tensor
+    judge: nn.Module
+    train: tuple[Tensor, Tensor]
+    reference: tuple[Tensor, Tensor]
+    features: Callable[[Tensor], Tensor]
+    feature_unit: float
+    per_class: int = 8
+    scores: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def add(self, label: str, images: Tensor) -> None:
+        """Score ``images`` (generated for ``classes``), keep and print the scores."""
+        self.scores[label] = judge_report(images, self.classes, judge=self.judge, train=self.train,
+                                          reference=self.reference, features=self.features,
+                                          feature_unit=self.feature_unit, per_class=self.per_class)
+        print(report_line(label, self.scores[label]))
 
 
 def path_class_distance(path: Tensor, source: Tensor, target: Tensor, reference: Tensor,

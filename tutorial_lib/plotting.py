@@ -300,7 +300,8 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
                      chosen: str | None = None, xlabel: str = "", ax: Axes | None = None) -> Figure:
     """Operating points (validation numbers) as clean against robust accuracy at threat ``key``
     (marker area ∝ training time), with each robust number's 95% interval as a grey bar when the
-    points carry image counts; the Pareto front joined by a line, the chosen point ringed."""
+    points carry image counts; the Pareto front joined by a line, flagged points crossed, the chosen
+    point ringed."""
     ax = _axes(ax, (6, 4))
     robust = [100 * p.val[key] for p in points]
     clean = [100 * p.val["clean"] for p in points]
@@ -315,6 +316,9 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
     on_front = sorted((r, c) for p, c, r in zip(points, clean, robust) if p.name in front)
     if on_front:
         ax.plot([q[0] for q in on_front], [q[1] for q in on_front], "k--", lw=1, label="Pareto front")
+    flagged = [(r, c) for p, c, r in zip(points, clean, robust) if p.flagged(key)]
+    if flagged:
+        ax.scatter(*zip(*flagged), marker="x", s=60, color="tab:red", label="flagged for masking")
     for p, c, r in zip(points, clean, robust):
         if p.name == chosen:
             ax.scatter([r], [c], s=300, facecolors="none", edgecolors="tab:red", lw=2,
@@ -322,5 +326,30 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
     ax.set_xlabel(xlabel or f"robust accuracy at {key} (%)"), ax.set_ylabel("clean accuracy (%)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="lower left")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def forest(points: Sequence[OperatingPoint], key: str, *, top: int | None = None, xlabel: str = "",
+           ax: Axes | None = None) -> Figure:
+    """A forest plot: each point's validation number at threat ``key`` with its 95% interval, one
+    row per point from the highest down (the ``top`` highest only, if given); the best point's
+    interval shaded (the points whose bars reach into it are tied with it), flagged points crossed."""
+    ranked = sorted(points, key=lambda p: p.val[key])[-(top or len(points)):]
+    ax = _axes(ax, (6, 0.35 * len(ranked) + 1.4))
+    lo_best, hi_best = ranked[-1].interval(key)
+    ax.axvspan(100 * lo_best, 100 * hi_best, color="tab:blue", alpha=0.12, label="the best point's interval")
+    for row, p in enumerate(ranked):
+        lo, hi = p.interval(key)
+        value = 100 * p.val[key]
+        ax.errorbar([value], [row], xerr=[[value - 100 * lo], [100 * hi - value]], fmt="o", color="k",
+                    ms=4, capsize=2, lw=1)
+        if p.flagged(key):
+            ax.scatter([value], [row], marker="x", s=80, color="tab:red", zorder=3)
+    if any(p.flagged(key) for p in ranked):
+        ax.scatter([], [], marker="x", color="tab:red", label="flagged for masking")
+    ax.set_yticks(range(len(ranked)), [p.name for p in ranked], fontsize=8)
+    ax.set_xlabel(xlabel or f"robust accuracy at {key} (%)")
+    ax.legend(fontsize=8, loc="best")
     ax.figure.tight_layout()
     return ax.figure

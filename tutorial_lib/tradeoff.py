@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutorial_lib.stats import mean_interval, wilson_interval
+from tutorial_lib.stats import difference_interval, mean_interval, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class OperatingPoint:
                            f"interval; counts are known for {sorted(self.counts)}")
         n = self.counts[key]
         return wilson_interval(round(getattr(self, split)[key] * n), n)
+
+    def shown(self, key: str, split: str = "val", digits: int = 1) -> str:
+        """``key``'s accuracy on ``split`` with its 95% interval, in %, as a page prints it."""
+        lo, hi = self.interval(key, split)
+        return f"{100 * getattr(self, split)[key]:.{digits}f}% [{100 * lo:.{digits}f}, {100 * hi:.{digits}f}]"
 
     def flagged(self, key: str, split: str = "val") -> tuple[str, ...]:
         """The masking flags raised on this point's number at threat ``key`` (none: ``()``)."""
@@ -241,3 +246,19 @@ def images_to_reach(curve: dict[int, tuple[float, float]], accuracy: float) -> i
     """The smallest training-set size whose mean accuracy (a ``accuracy_by_size`` curve) reaches
     ``accuracy`` (in %), or None when even the largest does not: a sample-complexity reading."""
     return next((size for size, (mean, _) in sorted(curve.items()) if mean >= accuracy), None)
+
+
+def differences_from_standard(by_size: dict[tuple[str, float], dict[int, list[float]]]
+                              ) -> dict[tuple[str, float], dict[int, tuple[float, float, float]]]:
+    """Per adversarial model and size of a ``seeds_by_size`` table: its mean minus standard
+    training's, with the 95% t interval of that difference (``stats.difference_interval``)."""
+    standard = by_size[("standard", 0.0)]
+    return {key: {size: difference_interval(standard[size], v) for size, v in sizes.items()}
+            for key, sizes in by_size.items() if key[0] != "standard"}
+
+
+def difference_lines(name: str, diffs: dict[tuple[str, float], dict[int, tuple[float, float, float]]]) -> str:
+    """``differences_from_standard`` as text: one line per model, each size's difference and interval."""
+    return "\n".join(f"{name} {norm} ε={eps} minus standard training: "
+                     + "  ".join(f"{size:,}: {d:+.2f} [{lo:+.2f}, {hi:+.2f}]" for size, (d, lo, hi) in sizes.items())
+                     for (norm, eps), sizes in diffs.items())

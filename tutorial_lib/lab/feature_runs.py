@@ -25,8 +25,8 @@ def reuse_run(dataset: str, start: str | TrainConfig, *, train_size: int | None,
 
 
 def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and spread over seeds of each (dataset, train_size, start): final clean and robust
-    accuracy, training seconds, and the mean per-epoch curve of clean accuracy against seconds."""
+    """Mean, SD and standard error over seeds of each (dataset, train_size, start): final clean and
+    robust accuracy, training seconds, and the mean per-epoch curve of clean accuracy against seconds."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         groups.setdefault((r["dataset"], r["train_size"], r["start"]), []).append(r)
@@ -39,7 +39,9 @@ def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         sd = final.std(0) if len(rs) > 1 else torch.zeros(3, dtype=torch.float64)
         rows.append({"dataset": dataset, "train_size": size, "start": start, "seeds": len(rs),
                      "clean": float(final[:, 0].mean()), "clean_sd": float(sd[0]),
+                     "clean_se": float(sd[0]) / len(rs) ** 0.5,
                      "robust": float(final[:, 1].mean()), "robust_sd": float(sd[1]),
+                     "robust_se": float(sd[1]) / len(rs) ** 0.5,
                      "seconds": float(final[:, 2].mean()), "trainable": rs[0]["trainable_parameters"],
                      "curve_seconds": curve[:, 0].tolist(), "curve_clean": curve[:, 1].tolist()})
     return rows
