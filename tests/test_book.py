@@ -117,3 +117,16 @@ def test_declared_tolerances_are_well_formed_and_sit_on_compared_cells(nb):
                 f"cell {i}: a tolerance on a cell nbval does not compare means nothing"
             assert tol.abs > 0 or tol.rel > 0 or (tol.percent or 0) > 0, \
                 f"cell {i}: a zero tolerance is an exact comparison; drop it"
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_notebooks_define_no_function_or_lambda_but_widget_callbacks(nb):
+    """Notebooks teach, the library computes: a cell may define a function only to hand it to a
+    widget (``widgets.interact(name, ...)`` in the same cell), and no lambda at all."""
+    import ast
+    for c in _cells(nb):
+        src = "".join(c["source"]) if c["cell_type"] == "code" else ""
+        tree = ast.parse("\n".join(ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))))
+        assert not [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)], f"{nb.name}: a lambda in\n{src}"
+        for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+            assert f"interact({f.name}," in src, f"{nb.name}: {f.name} is logic; move it into the library"

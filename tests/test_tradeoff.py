@@ -251,4 +251,4 @@ def test_differences_from_standard_training_come_with_t_intervals():
     assert list(diffs) == [("linf", 0.1)] and d == pytest.approx(4.0)
     assert lo < 4.0 < hi and hi - 4.0 == pytest.approx(4.0 - lo)   # symmetric, from the pooled SD (4 df)
     line = tr.difference_lines("MNIST", diffs)
-    assert line.startswith("MNIST linf ε=0.1 minus standard training: 600: +4.00 [")
+    assert line.startswith("MNIST ℓ∞ ε = 0.1 minus standard training: 600: +4.00 [")

@@ -248,6 +248,10 @@ def images_to_reach(curve: dict[int, tuple[float, float]], accuracy: float) -> i
     return next((size for size, (mean, _) in sorted(curve.items()) if mean >= accuracy), None)
 
 
+NORM_SYMBOLS = {"linf": "ℓ∞", "l2": "ℓ2"}
+"""How a page writes each norm the library names."""
+
+
 def differences_from_standard(by_size: dict[tuple[str, float], dict[int, list[float]]]
                               ) -> dict[tuple[str, float], dict[int, tuple[float, float, float]]]:
     """Per adversarial model and size of a ``seeds_by_size`` table: its mean minus standard
@@ -259,6 +263,6 @@ def differences_from_standard(by_size: dict[tuple[str, float], dict[int, list[fl
 
 def difference_lines(name: str, diffs: dict[tuple[str, float], dict[int, tuple[float, float, float]]]) -> str:
     """``differences_from_standard`` as text: one line per model, each size's difference and interval."""
-    return "\n".join(f"{name} {norm} ε={eps} minus standard training: "
+    return "\n".join(f"{name} {NORM_SYMBOLS[norm]} ε = {eps} minus standard training: "
                      + "  ".join(f"{size:,}: {d:+.2f} [{lo:+.2f}, {hi:+.2f}]" for size, (d, lo, hi) in sizes.items())
                      for (norm, eps), sizes in diffs.items())

@@ -47,6 +47,7 @@ EXERCISES: dict[str, Exercise] = {
     "toy-ex-change-distribution": Exercise("coding", 3, 40),
     "toy-ex-break-assumption": Exercise("coding", 2, 25),
     "toy-ex-proof": Exercise("conceptual", 2, 20),
+    "toy-ex-conditions": Exercise("conceptual", 2, 20),
     "attacks-ex-l1": Exercise("coding", 3, 45),
     "attacks-ex-noclip": Exercise("experiment", 1, 15),
     "attacks-ex-min-eps": Exercise("experiment", 2, 30),

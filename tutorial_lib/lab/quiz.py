@@ -46,15 +46,18 @@ QUIZZES: dict[str, tuple[Question, ...]] = {
                  ("flip the robust feature x1", "move each weak feature's mean from ηy to −ηy, so they point to "
                   "the wrong class", "nothing: the weak features are too many"), "b",
                  "each weak feature is N(ηy, 1); shifting it by 2η against y mirrors its mean"),
-        Question("Theorem 2.1 with p = 0.95: a classifier with 99% standard accuracy keeps robust accuracy of at most",
+        Question("Theorem 2.1 with p = 0.95, against ε ≥ 2η: a classifier with 99% standard accuracy keeps robust "
+                 "accuracy of at most",
                  ("95%", "1%", "19%"), "c", "p/(1 − p)·δ = 19 × 1% = 19%"),
-        Question("Which classifiers reach Theorem 2.1's bound all along the tradeoff?",
+        Question("Which classifiers come within a point of Theorem 2.1's bound all along the tradeoff?",
                  ("random mixtures of the robust-feature and Bayes-optimal classifiers",
                   "every linear classifier of the symmetric family", "the standard soft-margin SVM"), "a",
-                 "a coin flip between the two extremes mixes their accuracies linearly, along the bound's line"),
+                 "a coin flip between the two extremes mixes their accuracies linearly; the line joining (p, p) "
+                 "and the Bayes-optimal point, about (1, 0), lies on the bound"),
     ),
     "attacks-quiz": (
-        Question("For a linear score wᵀx, the worst ℓ∞ perturbation of size ε lowers the margin by",
+        Question("For a linear score wᵀx, the worst ℓ∞ perturbation of size ε (ignoring the [0, 1] pixel box) "
+                 "lowers the margin by",
                  ("ε‖w‖₂", "ε‖w‖₁", "ε‖w‖∞"), "b", "δ = −εy·sign(w) attains Hölder's bound ε‖w‖₁"),
         Question("The ℓ2 PGD step moves along",
                  ("the gradient divided by its ℓ2 norm", "the sign of the gradient", "the largest gradient coordinate only"),
@@ -67,11 +70,11 @@ QUIZZES: dict[str, tuple[Question, ...]] = {
     "eval-quiz": (
         Question("A robust accuracy measured under any attack is, for the model's true robust accuracy,",
                  ("a lower bound", "an upper bound", "exact once the attack has converged"), "b",
-                 "a stronger attack can only break more images; convergence makes the bound tight in practice, "
-                 "not exact"),
+                 "an image the attack fails on may still have an adversarial example it did not find; convergence "
+                 "only says that more of this attack no longer lowers the number"),
         Question("Which sign points to gradient masking?",
                  ("clean accuracy drops", "PGD's loss rises fast", "a gradient-free attack (Square) breaks images "
-                  "the gradient attacks left"), "c",
+                  "the gradient attacks left, beyond noise"), "c",
                  "if the gradients were informative, the gradient attacks would have found those images first"),
         Question("When does the course call a robust number converged?",
                  ("when Square Attack run again at twice the queries breaks no more images than the noise allows",
@@ -83,9 +86,10 @@ QUIZZES: dict[str, tuple[Question, ...]] = {
                  ("at the clean image", "at the attack's answer x + δ*", "averaged over the ε-ball"), "b",
                  "the gradient of a max is the gradient at the maximiser (approximately, for deep networks)"),
         Question("Catastrophic overfitting is",
-                 ("robust accuracy under PGD collapsing while accuracy under FGSM stays high",
+                 ("robust accuracy under PGD falling suddenly to near zero after the model had become robust",
                   "clean accuracy falling during training", "memorising the training images"), "a",
-                 "the model learns to defeat the single-step training attack, not the ε-ball"),
+                 "PGD-2 with large steps: 78% under the PGD check after epoch 2, 0.4% after epoch 3; "
+                 "only a PGD check sees it"),
         Question("Chapter 5 compares the wide recipe with the flagship only on test images 3,000–8,999. Why?",
                  ("they are the hardest images", "to save attack time",
                   "the recipe search used the other test images to choose"), "c",
@@ -112,7 +116,8 @@ QUIZZES: dict[str, tuple[Question, ...]] = {
         Question("Why are the ℓ∞-trained models' input gradients zero off the strokes?",
                  ("their first layer thresholds faint pixels away", "the clip to [0, 1] removes them",
                   "softmax saturates"), "a",
-                 "ℓ∞ training makes the first convolutions ignore inputs below a threshold"),
+                 "ℓ∞ training makes the first convolution a thresholding filter bank: faint inputs never pass "
+                 "its ReLU, so their gradient is zero"),
         Question("A head trained by ordinary training on frozen ℓ∞ 0.3 features",
                  ("is more accurate on clean images than one on standard features", "inherits much of the "
                   "features' robustness", "has no robustness at all"), "b",
@@ -130,7 +135,8 @@ QUIZZES: dict[str, tuple[Question, ...]] = {
         Question("PGD barely moves the ℓ∞-robust model towards a target under ℓ2. What does that show?",
                  ("the model is certified robust", "nothing yet: an attack failure is not a finding until "
                   "stronger attacks (Square, noise-averaged gradients) are tried", "ℓ2 attacks do not work on MNIST"),
-                 "b", "the chapter's other attacks move it to the target for nearly every image"),
+                 "b", "Square Attack and PGD on the noise-averaged model move it to the target for 99–100% of the "
+                 "images at ℓ2 ε = 8, though not by drawing the target"),
     ),
 }
 """Each chapter's quiz, by label (a test checks that each chapter shows its quiz)."""
