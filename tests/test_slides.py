@@ -1,10 +1,12 @@
 """Slides copy what a chapter shows (sections, equations, figures, checked claims) and nothing else."""
 import base64
 import io
+import json
 import re
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -63,3 +65,23 @@ def test_the_instructor_guide_links_a_deck_for_every_chapter():
     guide = (REPO / "book" / "instructor_guide.md").read_text()
     for chapter in sorted((REPO / "book").glob("[0-9]*.ipynb")):
         assert f"(../_slides/{chapter.stem}.pdf)" in guide
+
+
+def _overflowing(fig) -> list[str]:
+    """The texts of a laid-out slide that reach beyond its page."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    w, h = fig.bbox.width, fig.bbox.height
+    return [t.get_text()[:60] for t in fig.texts
+            if (bb := t.get_window_extent(renderer)).x0 < 0 or bb.y0 < 0 or bb.x1 > w or bb.y1 > h]
+
+
+def test_an_overfull_slide_is_caught():
+    fig = slides.page(slides.Slide("claims", lines=[f"✔ claim {i} " + "word " * 30 for i in range(20)]))
+    assert _overflowing(fig)
+
+
+@pytest.mark.parametrize("chapter", sorted((REPO / "book").glob("[0-9]*.ipynb")), ids=lambda p: p.stem)
+def test_every_slides_text_fits_its_page(chapter):
+    for slide in slides.deck(json.loads(chapter.read_text())):
+        assert not _overflowing(slides.page(slide)), f"{chapter.stem}: slide {slide.title!r} runs off its page"

@@ -76,7 +76,7 @@ def deck(notebook: dict[str, Any]) -> list[Slide]:
             images, claims = _outputs(cell)
             current["images"] += images
             current["claims"] += claims
-    sections = [s for s in sections if not s["heading"].lower().startswith(("exercises", "summary"))]
+    sections = [s for s in sections if not s["heading"].lower().startswith(("exercises", "summary", "quick check"))]
     slides = [Slide(title, lines=[s["heading"] for s in sections])]
     for s in sections:
         if s["equations"]:
@@ -99,9 +99,9 @@ def mathtext(latex: str) -> str | None:
     return f"${tex}$"
 
 
-def _draw(slide: Slide, pdf: PdfPages) -> None:
-    """One page of the deck."""
-    fig = Figure(figsize=SLIDE_SIZE)   # no pyplot: building decks leaves a notebook's plots alone
+def page(slide: Slide) -> Figure:
+    """One page of the deck, laid out (no pyplot: building decks leaves a notebook's plots alone)."""
+    fig = Figure(figsize=SLIDE_SIZE)
     title = textwrap.fill(slide.title, 70)
     fig.text(0.05, 0.94, title, fontsize=22, weight="bold", va="top")
     y = 0.82 - 0.06 * title.count("\n")
@@ -116,7 +116,7 @@ def _draw(slide: Slide, pdf: PdfPages) -> None:
         ax = fig.add_axes((0.05, 0.04, 0.9, 0.8))
         ax.imshow(mpimg.imread(io.BytesIO(slide.image), format="png"))
         ax.axis("off")
-    pdf.savefig(fig)
+    return fig
 
 
 def write_deck(slides: list[Slide], path: Path) -> Path:
@@ -125,6 +125,6 @@ def write_deck(slides: list[Slide], path: Path) -> Path:
     tmp = path.with_suffix(".pdf.tmp")
     with PdfPages(tmp) as pdf:
         for slide in slides:
-            _draw(slide, pdf)
+            pdf.savefig(page(slide))
     tmp.replace(path)
     return path
