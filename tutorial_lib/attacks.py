@@ -89,6 +89,8 @@ NORMS: dict[str, Norm] = {
     "linf": Norm(linf_random_start, linf_step_, linf_project_),
     "l2": Norm(l2_random_start, l2_step_, l2_project_),
 }
+NORM_SYMBOLS = {"linf": "ℓ∞", "l2": "ℓ2"}
+"""How a page writes each norm the library names."""
 
 
 # --- keeping the model as we found it ------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutorial_lib.attacks import NORM_SYMBOLS
 from tutorial_lib.stats import difference_interval, mean_interval, wilson_interval
 
 
@@ -246,10 +247,6 @@ def images_to_reach(curve: dict[int, tuple[float, float]], accuracy: float) -> i
     """The smallest training-set size whose mean accuracy (a ``accuracy_by_size`` curve) reaches
     ``accuracy`` (in %), or None when even the largest does not: a sample-complexity reading."""
     return next((size for size, (mean, _) in sorted(curve.items()) if mean >= accuracy), None)
-
-
-NORM_SYMBOLS = {"linf": "ℓ∞", "l2": "ℓ2"}
-"""How a page writes each norm the library names."""
 
 
 def differences_from_standard(by_size: dict[tuple[str, float], dict[int, list[float]]]

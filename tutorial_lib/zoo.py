@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tutorial_lib.attacks import NORM_SYMBOLS
 from tutorial_lib.checkpoint import CheckpointError, load_model
 from tutorial_lib.devices import resolve_device
 
@@ -43,7 +44,7 @@ def load(name: str, folder: Path = CHECKPOINT_DIR, *, device: str | torch.device
 def reporting_line(r: dict[str, Any]) -> str:
     """One recorded reporting-budget number as the chapters print it: "≤" and "not converged" when
     the doubled Square run still broke images beyond the noise, and the masking flag if raised."""
-    norm = {"linf": "ℓ∞", "l2": "ℓ2"}[r["norm"]]
+    norm = NORM_SYMBOLS[r["norm"]]
     verdict = (f"converged at {r['queries']:,} queries" if r["converged"]
                else f"not converged at {r['queries']:,} queries: an upper bound")
     return (f"{norm} ε = {r['eps']:g}, {r['n']:,} images: {'' if r['converged'] else '≤ '}"
