@@ -1,7 +1,7 @@
 """Can robust features make learning cheaper? Train the fast CNN's classifier head on frozen
 features of the robust (L∞ 0.3) or the standard zoo model, fine-tune the robust one, or train
 from scratch — on MNIST and on Fashion-MNIST (transfer), with 1,000 or all training images,
-over three seeds. Writes tutorial_lib/results/feature_reuse.json (chapter 7 plots it).
+over three seeds. Writes tutorial_lib/results/feature_reuse.json (chapter 8 plots it).
 
 Usage: python benchmarks/feature_reuse.py        (resumable; about 6 minutes on 2 cores for all)
 """

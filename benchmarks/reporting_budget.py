@@ -12,6 +12,7 @@ by its deadline keeps what it measured; ``merge`` turns them into results/report
 Usage:  python benchmarks/reporting_budget.py ours [--n 1000] [--deadline SECONDS] [--out DIR]
         python benchmarks/reporting_budget.py art  [--n 1000] [--deadline SECONDS] [--out DIR]
         python benchmarks/reporting_budget.py merge DIR
+        python benchmarks/reporting_budget.py add DIR    (a later --only run's cases into the record)
         python benchmarks/reporting_budget.py cards      (copy the record into the zoo cards)
 A GPU makes it minutes (it was recorded on one); on 2 CPU cores it takes hours.
 """
@@ -142,10 +143,25 @@ def merge(folder: Path) -> None:
                       {"cap": CAP, **rows, **records.stamp(command, machine=rows["ours"][0]["hardware"])})
 
 
+def add(folder: Path) -> None:
+    """Add the cases in a folder's JSON lines (a later ``--only`` run) to the record, replacing
+    the rows of the same model, norm and image count; the record's command says how."""
+    record = records.load("reporting_budget")
+    for kind in ("ours", "art"):
+        path = folder / f"reporting_{kind}.jsonl"
+        new = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        keys = {(r["model"], r["norm"], r["n"]) for r in new}
+        record[kind] = [r for r in record.get(kind, []) if (r["model"], r["norm"], r["n"]) not in keys] + new
+        if new:
+            cases = " ".join(f"{r['model']}:{r['norm']}:{r['eps']:g}" for r in new)
+            record["command"] += f"; later, ... {kind} --n {new[0]['n']} --only {cases} (add DIR)"
+    atomic_write_json(records.RESULTS_DIR / "reporting_budget.json", record)
+
+
 def main() -> None:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["ours", "art", "merge", "cards"])
+    p.add_argument("kind", choices=["ours", "art", "merge", "add", "cards"])
     p.add_argument("folder", nargs="?", default=str(records.RESULTS_DIR))
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--deadline", type=float, default=float("inf"), help="seconds; later cases are skipped")
@@ -153,6 +169,8 @@ def main() -> None:
     a = p.parse_args()
     if a.kind == "merge":
         merge(Path(a.folder))
+    elif a.kind == "add":
+        add(Path(a.folder))
     elif a.kind == "cards":
         print("cards written:", *cards.attach_reporting(records.load("reporting_budget")))
     else:

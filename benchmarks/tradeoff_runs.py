@@ -1,4 +1,4 @@
-"""The runs behind chapter 6, recorded to tutorial_lib/results/ (resumable: finished runs in the
+"""The runs behind chapter 7, recorded to tutorial_lib/results/ (resumable: finished runs in the
 files are skipped, and each run is saved as soon as it ends).
 
   figure1.json          standard and honest robust accuracy against training-set size, per

@@ -30,6 +30,9 @@ def test_remeasure_rewrites_and_stamps_only_the_parts_it_measured(tmp_path, monk
 
 
 def test_a_card_records_every_measurement_and_only_the_flagship_the_full_honest_one():
-    assert cards.card_parts("mnist_linf_0.3") == cards.MEASUREMENTS
+    assert cards.card_parts("mnist_linf_0.3") == tuple(m for m in cards.MEASUREMENTS if m != "certified")
     assert "honest_full" not in cards.card_parts("mnist_linf_0.1")
+    assert "certified" in cards.card_parts("mnist_ibp_0.3") and "honest_full" not in cards.card_parts("mnist_ibp_0.3")
+    assert [cards.passes_per_image(c) for c in (TrainConfig(epochs=4), TrainConfig(method="pgd", eps=0.3, steps=5),
+                                                TrainConfig(method="ibp", eps=0.1, epochs=20))] == [4, 6, 60]
     assert [cards.eval_radius(c) for c in (TrainConfig(), TrainConfig(dataset="fashion"))] == [(0.3, "linf"), (0.1, "linf")]

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from tutorial_lib.data import DATA_ENV, DataNotFoundError, balanced_indices, balanced_subset, batches, load_dataset
+from tutorial_lib.data import (DATA_ENV, DataNotFoundError, balanced_indices, balanced_subset, batches, load_dataset,
+                               validation_split)
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion"])
@@ -58,3 +59,11 @@ def test_batches_cover_every_example_once():
     x, y = torch.arange(10.0).view(10, 1), torch.arange(10)
     seen = torch.cat([yb for _, yb in batches(x, y, 3, shuffle=True, generator=torch.Generator().manual_seed(0))])
     assert sorted(seen.tolist()) == list(range(10))
+
+
+def test_a_validation_split_is_balanced_disjoint_and_seeded():
+    x, y = torch.arange(100.0)[:, None], torch.arange(100) % 10
+    (xt, yt), (xv, yv) = validation_split(x, y, 20)
+    assert len(xv) == 20 and len(xt) == 80 and torch.bincount(yv).tolist() == [2] * 10
+    assert not set(xv.flatten().tolist()) & set(xt.flatten().tolist())
+    assert torch.equal(validation_split(x, y, 20)[1][0], xv)

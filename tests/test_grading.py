@@ -468,3 +468,25 @@ def test_pgd_loop_accepts_the_worked_solution_and_rejects_the_loops_it_warns_of(
 def test_pgd_loop_names_a_missing_return():
     ok, hint = grading.pgd_loop(lambda model, x, y, x_adv, **kw: None)
     assert not ok and "return x_adv" in hint
+
+
+def test_affine_box_accepts_centre_and_radius_and_rejects_the_ends_of_the_box(capsys):
+    def solution(layer, lo, hi):
+        mid, spread = layer((hi + lo) / 2), ((hi - lo) / 2) @ layer.weight.abs().T
+        return mid - spread, mid + spread
+
+    assert grading.check("cert-ex-box", solution)
+    assert not grading.check("cert-ex-box", lambda layer, lo, hi: (layer(lo), layer(hi)))
+    assert "negative weight" in capsys.readouterr().out
+
+
+def test_certified_curve_accepts_the_solution_and_rejects_clean_accuracies():
+    from tutorial_lib import certify, zoo
+    from tutorial_lib.data import load_dataset
+    from tutorial_lib.evaluate import accuracy
+    x, y = load_dataset("mnist", "test")
+    m = zoo.load("mnist_ibp_0.3")
+    eps = grading.CERT_EPS
+    assert grading.check("cert-ex-eps-curve", {e: certify.certified_accuracy(m, (x[:1000], y[:1000]), eps=e) for e in eps})
+    clean = accuracy(m, (x[:1000], y[:1000]))
+    assert not grading.check("cert-ex-eps-curve", {e: clean for e in eps})

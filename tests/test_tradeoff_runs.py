@@ -1,4 +1,4 @@
-"""Chapter 6's validation and test halves of the test set."""
+"""Chapter 7's validation and test halves of the test set."""
 import torch
 
 from tutorial_lib.lab import tradeoff_runs

@@ -109,3 +109,28 @@ def test_the_flagships_full_set_honest_number_is_reproduced_on_a_balanced_sample
     recorded = ~torch.isin(idx, torch.tensor(full["not_robust"]))
     assert (fresh.per_example == recorded).float().mean() >= 0.95
     assert fresh.accuracy == pytest.approx(recorded.float().mean().item(), abs=0.03)
+
+
+CERTIFIED = [n for n in NAMES if recipes.RECIPES[n].method == "ibp"]
+
+
+@pytest.mark.parametrize("name", CERTIFIED)
+def test_a_certified_cards_certified_accuracy_is_reproduced_on_every_test_image(name):
+    from tutorial_lib.certify import certified_accuracy
+    card, model = zoo.card(name), zoo.load(name)
+    c = card["certified"]
+    assert (c["n"], c["eps"]) == (10_000, card["config"]["eps"]) and c["accuracy"] <= card["clean_accuracy"]
+    assert certified_accuracy(model, load_dataset("mnist", "test"), eps=c["eps"]) == pytest.approx(c["accuracy"], abs=0.001)
+
+
+@pytest.mark.parametrize("name", CERTIFIED)
+def test_the_strong_budget_breaks_no_certified_image_of_a_sample(name):
+    from tutorial_lib.budgets import strong_budget
+    from tutorial_lib.certify import certified
+    from tutorial_lib.evaluate import robust_mask
+    model, eps = zoo.load(name), zoo.card(name)["config"]["eps"]
+    x, y = load_dataset("mnist", "test")
+    x, y = x[:300], y[:300]
+    ok = certified(model, x, y, eps=eps)
+    _, robust = robust_mask(model, (x[ok][:50], y[ok][:50]), attack=strong_budget(eps, "linf"))
+    assert robust.all()

@@ -5,7 +5,7 @@ README.md → *Library layout*). Imports point one way, from ``devices`` up to `
 the course rather than teaches it (recorded runs, recipes, zoo builds, grading, slides, the command
 line) is the lab, ``tutorial_lib.lab``, which this package never imports.
 """
-from tutorial_lib import (attacks, budgets, checkpoint, claims, data, devices, evaluate, listing, models,
+from tutorial_lib import (attacks, budgets, certify, checkpoint, claims, data, devices, evaluate, listing, models,
                           plotting, stats, train as training, zoo)
 from tutorial_lib.attacks import eval_mode, fgsm, pgd, step_size
 from tutorial_lib.claims import ClaimFailed, claim
@@ -20,7 +20,7 @@ __all__ = [
     "ClaimFailed", "DataNotFoundError", "RobustAccuracy", "TrainConfig", "accuracy", "balanced_subset", "batches",
     "build_model", "claim", "count_parameters", "data_root", "eval_mode", "fgsm", "load_dataset", "pgd",
     "predict", "resolve_device", "robust_accuracy", "source", "step_size", "train",
-    "attacks", "budgets", "checkpoint", "claims", "data", "devices", "evaluate", "listing", "models",
+    "attacks", "budgets", "certify", "checkpoint", "claims", "data", "devices", "evaluate", "listing", "models",
     "plotting", "stats", "training", "zoo",
 ]
 __version__ = "0.2.0"

@@ -109,6 +109,18 @@ def balanced_subset(x: Tensor, y: Tensor, size: int, *, seed: int = 0) -> tuple[
     return x[chosen], y[chosen]
 
 
+def validation_split(x: Tensor, y: Tensor, size: int, *, seed: int = 0
+                     ) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+    """``(train, validation)``: a seeded class-balanced ``size`` of the examples held out, and the
+    rest to train on. Choices (recipe, epoch, operating point) are made on the held-out part."""
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]}; pass matching tensors")
+    held = balanced_indices(y, size, seed=seed)
+    keep = torch.ones(y.numel(), dtype=torch.bool)
+    keep[held] = False
+    return (x[keep], y[keep]), (x[held], y[held])
+
+
 def batches(x: Tensor, y: Tensor, batch_size: int, *, shuffle: bool = False,
             generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor]]:
     """Yield ``(x, y)`` mini-batches straight from tensors (much faster than a DataLoader here)."""

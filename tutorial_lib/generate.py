@@ -113,7 +113,7 @@ def nearest_neighbour_labels(images: Tensor, reference: Tensor, labels: Tensor, 
 
 def judge_scores(images: Tensor, classes: Tensor, reference: Tensor, labels: Tensor, *,
                  per_class: int) -> tuple[float, float, float]:
-    """Chapter 8's scores of images generated ``per_class`` at a time for each class in turn: the
+    """Chapter 9's scores of images generated ``per_class`` at a time for each class in turn: the
     kNN judge's agreement with ``classes`` (a fraction), their diversity (``mean_pairwise_distance``
     within a class, averaged over the classes) and their mean distance to the nearest ``reference``."""
     per = images.view(len(images) // per_class, per_class, -1)
@@ -147,7 +147,7 @@ def class_distance(images: Tensor, classes: Tensor, reference: Tensor, labels: T
 def judge_report(images: Tensor, classes: Tensor, *, judge: nn.Module, train: tuple[Tensor, Tensor],
                  reference: tuple[Tensor, Tensor], features: Callable[[Tensor], Tensor],
                  feature_unit: float, per_class: int = 8) -> dict[str, object]:
-    """Every score chapter 8 gives a set of generations: the network judge's and the kNN judge's
+    """Every score chapter 9 gives a set of generations: the network judge's and the kNN judge's
     agreement with ``classes`` (in %), diversity, distance to the nearest training image, and the
     distance to real digits of the class in ``features`` (in units of ``feature_unit``; mean, SE)."""
     agree, diversity, nearest = judge_scores(images, classes, *train, per_class=per_class)
@@ -157,14 +157,14 @@ def judge_report(images: Tensor, classes: Tensor, *, judge: nn.Module, train: tu
 
 
 def report_line(label: str, s: dict[str, object]) -> str:
-    """One line of chapter 8's judge table: ``judge_report``'s scores of ``label``'s images."""
+    """One line of chapter 9's judge table: ``judge_report``'s scores of ``label``'s images."""
     return (f"{label:<28} MLP judge {s['MLP']:5.1f}%   kNN judge {s['kNN']:5.1f}%   diversity {s['diversity']:5.2f}   "
             f"nearest training image {s['nearest']:5.2f}   to its class (features) {s['features'][0]:.2f} ± {s['features'][1]:.2f}")
 
 
 @dataclass
 class JudgeBoard:
-    """Chapter 8's table of judges: ``add`` scores a set of images (``judge_report``), keeps the
+    """Chapter 9's table of judges: ``add`` scores a set of images (``judge_report``), keeps the
     scores under its label and prints its line."""
 
     classes: Tensor

@@ -101,7 +101,7 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (5, 3.2)) -> Axes:
 def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
               series: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str, title: str = "",
               ax: Axes | None = None, yerr: Mapping[str, Sequence[float]] | None = None,
-              styles: Mapping[str, dict] | None = None, logx: bool = False,
+              styles: Mapping[str, dict] | None = None, logx: bool = False, logy: bool = False,
               marker: str = "o") -> Figure:
     """Named curves; ``x`` shared by all (a sequence) or one per curve (a mapping by name).
     ``yerr`` adds error bars, ``styles`` matplotlib keywords per curve."""
@@ -116,6 +116,8 @@ def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel)
     if logx:
         ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     if title:
         ax.set_title(title, fontsize=10)
     if len(series) > 1 or any(series):

@@ -1,6 +1,6 @@
 """The tradeoff as a set of operating points, its Pareto front, and a chooser for a user's need.
 
-The points themselves are measured by ``tutorial_lib.lab.tradeoff_runs`` (chapter 6's recorded runs)."""
+The points themselves are measured by ``tutorial_lib.lab.tradeoff_runs`` (chapter 7's recorded runs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -25,20 +25,21 @@ from tutorial_lib import zoo
 from tutorial_lib.attacks import FGSM_RS_TRAVEL, NORMS, PGD_TRAVEL, pgd, step_size
 from tutorial_lib.attacks import fgsm as fgsm_attack  # epoch_probe has a flag named fgsm
 from tutorial_lib.budgets import pgd_budget
+from tutorial_lib.certify import worst_logits
 from tutorial_lib.checkpoint import CheckpointError, load_file, save_atomic
-from tutorial_lib.data import balanced_subset, batches, load_dataset
+from tutorial_lib.data import balanced_subset, batches, load_dataset, validation_split
 from tutorial_lib.devices import resolve_device
 from tutorial_lib.evaluate import accuracy, robust_accuracy
 from tutorial_lib.models import ACTIVATIONS, build_model
 
-METHODS = ("standard", "fgsm", "fgsm_rs", "pgd", "trades")
+METHODS = ("standard", "fgsm", "fgsm_rs", "pgd", "trades", "ibp")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run; two equal configs give equal weights."""
 
-    method: str = "standard"      # standard | fgsm | fgsm_rs | pgd | trades
+    method: str = "standard"      # standard | fgsm | fgsm_rs | pgd | trades | ibp
     eps: float = 0.0              # training radius on the [0, 1] pixel scale
     norm: str = "linf"
     steps: int = 7                # PGD steps per example (method="pgd" or "trades")
@@ -50,6 +51,7 @@ class TrainConfig:
     lr: float = 3e-3              # peak learning rate of the one-cycle schedule (Adam)
     arch: str = "fast_cnn"
     width: int = 1
+    hidden: int = 256             # the MLP's hidden units (arch="mlp")
     dataset: str = "mnist"
     train_size: int | None = None  # class-balanced subset of the training set; None: all of it
     seed: int = 0
@@ -61,6 +63,9 @@ class TrainConfig:
     device: str = "auto"          # auto: the GPU when there is one, else the CPU (the reference)
     activation: str = "relu"      # the fast CNN's nonlinearity: relu | silu
     ema: float = 0.0              # decay of a moving average of the weights (0: none); the result is the average
+    kappa: float = 0.5            # IBP: the clean loss's final weight; it falls from 1 as eps warms up (Gowal et al.)
+    eps_train_scale: float = 1.0  # IBP: bound the ball of eps times this in training (Gowal et al. train 0.4 for 0.3)
+    validation: int = 0           # hold out this many training images (class-balanced, seed 0); 0: none
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -91,12 +96,23 @@ class TrainConfig:
             raise ValueError(f"unknown activation {self.activation!r}; choose one of {sorted(ACTIVATIONS)}")
         if self.activation != "relu" and self.arch != "fast_cnn":
             raise ValueError(f"activation={self.activation!r} applies to arch='fast_cnn' only")
+        if not 0 <= self.kappa <= 1:
+            raise ValueError(f"kappa is the clean loss's weight, in [0, 1]; got {self.kappa}")
+        if self.eps_train_scale < 1 or (self.eps_train_scale != 1 and self.method != "ibp"):
+            raise ValueError(f"eps_train_scale (>= 1) enlarges IBP's training ball only; got "
+                             f"{self.eps_train_scale} with method={self.method!r}")
+        if self.method == "ibp" and self.norm != "linf":
+            raise ValueError("ibp bounds the ℓ∞ ball (a box); use norm='linf'")
+        if not 0 <= self.validation < 60_000:
+            raise ValueError(f"validation counts held-out training images, in [0, 60000); got {self.validation}")
         if not 0 <= self.eps_warmup <= 1:
             raise ValueError(f"eps_warmup is a fraction of training, in [0, 1]; got {self.eps_warmup}")
 
     def arch_kwargs(self) -> dict[str, int | str]:
         """The keyword arguments ``build_model(self.arch, ...)`` takes for this config (the
         activation only when it is not the default, so that older cards still match)."""
+        if self.arch == "mlp":
+            return {"hidden": self.hidden} if self.hidden != 256 else {}
         if self.arch != "fast_cnn":
             return {}
         return {"width": self.width, **({"activation": self.activation} if self.activation != "relu" else {})}
@@ -139,10 +155,17 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
     standard: CE on clean inputs. fgsm / fgsm_rs / pgd: CE on the attack's worst case (Madry et
     al.'s min-max), on all of the batch or on its last ``1 - natural_fraction``. trades: CE on
     clean inputs + beta * KL(clean || attacked), the attack maximising that KL (Zhang et al., 2019).
+    ibp: kappa * CE(clean) + (1 - kappa) * CE(worst logits over the ball by interval bounds),
+    kappa falling from 1 to ``cfg.kappa`` as eps warms up.
     """
     if cfg.method == "standard" or eps == 0:
         logits = model(x)
         return F.cross_entropy(logits, y), logits
+    if cfg.method == "ibp":  # no attack: the bound's worst logits (Gowal et al., 2018)
+        logits = model(x)
+        kappa = 1 - (1 - cfg.kappa) * eps / cfg.eps
+        bound = F.cross_entropy(worst_logits(model, x, y, eps=eps * cfg.eps_train_scale), y)
+        return kappa * F.cross_entropy(logits, y) + (1 - kappa) * bound, logits
     alpha = cfg.step_size() * eps / cfg.eps  # scale the step with the warmed-up radius
     steps = cfg.attack_steps()
     if cfg.method == "trades":
@@ -317,6 +340,8 @@ def train(cfg: TrainConfig, *, checkpoint: str | Path | None = None, progress: b
     a checkpoint to resume from. ``on_epoch_end(model)`` may add measurements to the history.
     """
     x, y = data if data is not None else load_dataset(cfg.dataset, "train")
+    if cfg.validation:
+        (x, y), _ = validation_split(x, y, cfg.validation)
     if cfg.train_size is not None:
         x, y = balanced_subset(x, y, cfg.train_size, seed=cfg.seed)
     per_epoch = math.ceil(x.shape[0] / cfg.batch_size)

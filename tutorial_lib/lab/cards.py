@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from tutorial_lib import zoo
 from tutorial_lib.budgets import honest_accuracy, independent_ensemble, pgd_budget, strong_budget
+from tutorial_lib.certify import certified_accuracy
 from tutorial_lib.checkpoint import atomic_write_json, save_model
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import accuracy, reported, robust_accuracy
@@ -24,7 +25,7 @@ from tutorial_lib.train import TrainConfig, train
 SUBSET_SIZE, SUBSET_SEED = 500, 0  # the fixed, class-balanced test subset CI re-checks
 ENSEMBLE_N = 1000                  # test images for the independent ensemble (it is slow)
 HONEST_N = 200                     # the class-balanced subset (seed 0) of the honest numbers
-MEASUREMENTS = ("pgd", "independent", "strong", "honest", "honest_full")
+MEASUREMENTS = ("pgd", "independent", "strong", "honest", "honest_full", "certified")
 FULL_HONEST = ("mnist_linf_0.3",)  # the cards whose honest number is also measured on every test image
 """What a card records: ``pgd`` (clean accuracy, PGD-50 on the full test set and on the fixed
 subset), ``independent`` (torchattacks' APGD ensemble) and ``strong`` (the course's
@@ -32,7 +33,19 @@ subset), ``independent`` (torchattacks' APGD ensemble) and ``strong`` (the cours
 ``honest`` (``honest_accuracy``: gradient attacks and Square Attack, with the masking flags) at
 the trained threat and at the other norm's ``THREAT_RADII``, on ``HONEST_N`` balanced images;
 ``honest_full``, for the ``FULL_HONEST`` cards only, the honest number at the trained threat on all
-the test images, with the indices of the images it is not robust on (so a sample re-checks it)."""
+the test images, with the indices of the images it is not robust on (so a sample re-checks it);
+``certified``, for IBP-trained cards, the share of all test images interval bounds certify at the
+model's radius (``certify.certified_accuracy``)."""
+PASSES = {"standard": 1, "fgsm": 2, "fgsm_rs": 2, "ibp": 3}
+"""Network passes (each a forward and its backward) per training image per step, by method:
+PGD-k and TRADES add k attack passes to the training pass; IBP's are the clean pass and the bound's
+centre and radius passes."""
+
+
+def passes_per_image(cfg: TrainConfig) -> int:
+    """Network passes spent on each training image over the whole run (``PASSES`` x epochs)."""
+    per_step = PASSES.get(cfg.method, cfg.steps + (2 if cfg.method == "trades" else 1))
+    return per_step * cfg.epochs
 THREAT_RADII = {"mnist": {"linf": 0.3, "l2": 2.0}, "fashion": {"linf": 0.1, "l2": 1.0}}
 """The course's standard radius of each norm per dataset (the paper's MNIST radii)."""
 
@@ -98,8 +111,12 @@ def measure_honest_full(model: nn.Module, cfg: TrainConfig) -> dict[str, Any]:
 
 
 def card_parts(name: str) -> tuple[str, ...]:
-    """The measurements a zoo card records: all of them for ``FULL_HONEST``, else all but ``honest_full``."""
-    return MEASUREMENTS if name in FULL_HONEST else tuple(m for m in MEASUREMENTS if m != "honest_full")
+    """The measurements a zoo card records: ``honest_full`` for ``FULL_HONEST`` only, ``certified``
+    for IBP-trained models only, all the others for every card."""
+    skip = set() if name in FULL_HONEST else {"honest_full"}
+    if RECIPES[name].method != "ibp":
+        skip.add("certified")
+    return tuple(m for m in MEASUREMENTS if m not in skip)
 
 
 def measure(model: nn.Module, cfg: TrainConfig, *,
@@ -126,6 +143,9 @@ def measure(model: nn.Module, cfg: TrainConfig, *,
         out["honest"] = measure_honest(model, cfg)
     if "honest_full" in parts:
         out["honest_full"] = measure_honest_full(model, cfg)
+    if "certified" in parts:
+        out["certified"] = {"accuracy": certified_accuracy(model, (x, y), eps=eps), "n": int(y.numel()),
+                            "eps": eps, "bound": "interval bound propagation, last layer folded into the margin"}
     return out
 
 
@@ -136,7 +156,8 @@ def build(name: str, folder: Path = zoo.CHECKPOINT_DIR, *, progress: bool = Fals
     cfg = RECIPES[name]
     ckpt = folder / f".{name}.ckpt"
     result = train(cfg, checkpoint=ckpt, progress=progress)
-    info = {"seed": cfg.seed, "epochs": cfg.epochs, "train_seconds": round(result.seconds, 1)}
+    info = {"seed": cfg.seed, "epochs": cfg.epochs, "train_seconds": round(result.seconds, 1),
+            "passes_per_image": passes_per_image(cfg)}
     write_entry(name, result.model, cfg, command=f"python -m tutorial_lib zoo build {name}",
                 info=info, folder=folder)
     ckpt.unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""Chapter 7's recorded runs: the fast CNN trained from each ``recipes.REUSE_STARTS`` start (random
+"""Chapter 8's recorded runs: the fast CNN trained from each ``recipes.REUSE_STARTS`` start (random
 weights, or a zoo model's features, frozen or fine-tuned), probed after every epoch."""
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from tutorial_lib import generate, interpret, toy, zoo
+from tutorial_lib import certify, generate, interpret, toy, zoo
 from tutorial_lib.attacks import NORMS, PGD_TRAVEL, cross_entropy, eval_mode, input_gradient, pgd, pgd_steps, step_size
 from tutorial_lib.budgets import pgd_budget, strong_budget
 from tutorial_lib.data import balanced_subset, load_dataset
@@ -177,7 +177,7 @@ def unclipped(answer: tuple[float, float]) -> Verdict:
 @functools.lru_cache(maxsize=1)
 def _smoothgrad_reference() -> tuple[float, float]:
     """Mean stroke fraction and class-contrast cosine of the standard model's SmoothGrad (50 copies,
-    σ = 0.15, clipped, seed 0) on chapter 7's 500 images (computed once per session)."""
+    σ = 0.15, clipped, seed 0) on chapter 8's 500 images (computed once per session)."""
     model = zoo.load("mnist_standard")
     x_test, y_test = load_dataset("mnist", "test")
     xs, ys = balanced_subset(x_test, y_test, 500, seed=0)
@@ -191,7 +191,7 @@ def _smoothgrad_reference() -> tuple[float, float]:
 
 def smoothgrad(answer: tuple[float, float]) -> Verdict:
     """``see-ex-smoothgrad``: (mean stroke fraction, mean class-contrast cosine) of the standard
-    model's SmoothGrad on chapter 7's 500 images, each within 0.02."""
+    model's SmoothGrad on chapter 8's 500 images, each within 0.02."""
     ok = all(abs(float(a) - r) <= 0.02 for a, r in zip(answer, _smoothgrad_reference()))
     return ok, "" if ok else "one of the two means is off by more than 0.02: check σ, the clip, the 50 copies and the images"
 
@@ -399,12 +399,12 @@ def first_layer_only(answer: float) -> Verdict:
 
 
 CHAPTER6_MODELS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3", "mnist_l2_1.0", "mnist_l2_2.0")
-"""The six MNIST models of chapter 7, by zoo name."""
+"""The six MNIST models of chapter 8, by zoo name."""
 
 
 def reference_strong_at_0_2() -> Table:
-    """Each chapter 7 model's accuracy under the strong budget at ℓ∞ 0.2 on the first 200 of
-    chapter 7's 500 images."""
+    """Each chapter 8 model's accuracy under the strong budget at ℓ∞ 0.2 on the first 200 of
+    chapter 8's 500 images."""
     xs, ys = balanced_subset(*load_dataset("mnist", "test"), 500, seed=0)
     return {n: [robust_accuracy(zoo.load(n), (xs[:200], ys[:200]), attack=strong_budget(0.2)).accuracy]
             for n in CHAPTER6_MODELS}
@@ -412,17 +412,17 @@ def reference_strong_at_0_2() -> Table:
 
 def alignment_vs_robustness(answer: dict[str, float]) -> Verdict:
     """``see-ex-alignment-vs-robustness``: {zoo name: strong-budget accuracy at ℓ∞ 0.2 on the first
-    200 of chapter 7's images} for its six models, each within 3 points."""
+    200 of chapter 8's images} for its six models, each within 3 points."""
     return _table({n: (a,) for n, a in zip(answer, _fractions(answer.values()))}, "see-ex-alignment-vs-robustness", (0.03,),
                   "Use budgets.strong_budget(0.2) and xs[:200], ys[:200].")
 
 
 CLASSES = torch.arange(10).repeat_interleave(8)
-"""Chapter 8's targets: eight generations per class."""
+"""Chapter 9's targets: eight generations per class."""
 
 
 def class_free_seeds(x_train: Tensor, y_train: Tensor) -> Tensor:
-    """Chapter 8's class-free seeds: one rank-20 Gaussian fitted to all training images, seed 1."""
+    """Chapter 9's class-free seeds: one rank-20 Gaussian fitted to all training images, seed 1."""
     anything = generate.fit_class_gaussians(x_train, torch.zeros_like(y_train), rank=20, classes=1)
     return generate.sample_seeds(anything, torch.zeros_like(CLASSES), generator=torch.Generator().manual_seed(1))
 
@@ -488,6 +488,46 @@ def fashion_generation(answer: dict[str, float]) -> Verdict:
                   "Fit the class-free Gaussian on Fashion-MNIST's training images (seed 1), ℓ2 ε = 6, 60 steps.")
 
 
+def affine_box(answer: Callable[[nn.Linear, Tensor, Tensor], tuple[Tensor, Tensor]]) -> Verdict:
+    """``cert-ex-box``: ``my_affine_box(layer, lo, hi)``, the box of ``layer(z)`` for z in the box
+    ``[lo, hi]``, on random Linear layers (negative weights included) against ``certify.affine_box``."""
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        layer = nn.Linear(6, 4)
+        with torch.no_grad():
+            layer.weight.copy_(torch.randn(4, 6, generator=gen)), layer.bias.copy_(torch.randn(4, generator=gen))
+        lo = torch.rand(5, 6, generator=gen)
+        hi = lo + torch.rand(5, 6, generator=gen)
+        with torch.no_grad():
+            want, got = certify.affine_box(layer, lo, hi), answer(layer, lo, hi)
+        if not (isinstance(got, tuple) and len(got) == 2):
+            return False, "Return a pair (lower, upper) of tensors shaped like the layer's output."
+        if torch.allclose(got[0], layer(lo).detach()) and not torch.allclose(got[0], want[0], atol=1e-5):
+            return False, ("A negative weight takes its lower output from the upper end of its input: split W "
+                           "into its positive and negative parts, or push the box's centre and radius through.")
+        if not all(torch.allclose(g, w, atol=1e-5) for g, w in zip(got, want)):
+            return False, "Each bound must be the least (greatest) value of W z + b over the box, attained at a corner."
+    return True, ""
+
+
+CERT_EPS = (0.1, 0.2, 0.3, 0.4)
+"""``cert-ex-eps-curve``'s radii."""
+
+
+def certified_curve(answer: dict[float, float]) -> Verdict:
+    """``cert-ex-eps-curve``: {ε: certified accuracy of ``mnist_ibp_0.3`` on the first 1,000 test
+    images} for ``CERT_EPS``, each within 0.2 points (interval bounds are deterministic)."""
+    if sorted(answer) != list(CERT_EPS):
+        return False, f"Give one certified accuracy for each ε in {CERT_EPS}."
+    x, y = load_dataset("mnist", "test")
+    model = zoo.load("mnist_ibp_0.3", device="cpu")
+    for eps, got in zip(answer, _fractions(answer.values())):
+        if abs(got - certify.certified_accuracy(model, (x[:1000], y[:1000]), eps=eps)) > 0.002:
+            return False, (f"Not the certified accuracy at ε = {eps}: use certify.certified_accuracy on the first "
+                           "1,000 test images (a certified image must also be classified correctly).")
+    return True, ""
+
+
 REFERENCES: dict[str, Callable[[], Table]] = {
     "attacks-ex-min-eps": reference_min_eps,
     "train-ex-trades": reference_trades,
@@ -512,6 +552,8 @@ CHECKS: dict[str, Callable[[Any], Verdict]] = {
     "intro-ex-min-eps": minimal_eps,
     "toy-ex-break-assumption": broken_bound,
     "tradeoff-ex-ties": tie_break,
+    "cert-ex-box": affine_box,
+    "cert-ex-eps-curve": certified_curve,
     "toy-ex-change-distribution": graded_feature,
     "train-ex-steps-vs-epochs": equal_budget_epochs,
     "train-ex-detect": collapse_epochs,

@@ -95,6 +95,20 @@ QUIZZES: dict[str, tuple[Question, ...]] = {
                   "the recipe search used the other test images to choose"), "c",
                  "numbers measured on the images that steered a choice are optimistic (the winner's curse)"),
     ),
+    "cert-quiz": (
+        Question("An image counts as certified at ε when",
+                 ("PGD-50 fails to change its class", "a bound proves that every image in its ε-ball is "
+                  "classified correctly", "its clean margin is larger than ε"), "b",
+                 "a certificate is a proof about the whole ball; an attack only tries some of its points"),
+        Question("Certified accuracy, the true robust accuracy and accuracy under an attack are ordered",
+                 ("certified ≤ true ≤ under attack", "under attack ≤ true ≤ certified", "they are equal once "
+                  "the attack has converged"), "a",
+                 "a certificate can miss robust images (a lower bound); an attack can miss adversarial ones (an upper bound)"),
+        Question("Interval bounds certify almost nothing on the PGD-trained model because",
+                 ("it is not robust", "the boxes widen layer by layer: each box is the worst case of every "
+                  "unit at once, which no single input attains", "PGD training uses the ℓ2 norm"), "b",
+                 "attacks fail on that model, but its intervals grow too wide to prove it; IBP training keeps them narrow"),
+    ),
     "tradeoff-quiz": (
         Question("A 95% interval for a mean of three seeds uses",
                  ("the normal quantile, 1.96", "Student's t with 2 degrees of freedom, 4.30",
@@ -152,7 +166,7 @@ def markdown(label: str) -> str:
 
 
 CHAPTER_QUIZ = {"01": "intro-quiz", "02": "toy-quiz", "03": "attacks-quiz", "04": "eval-quiz",
-                "05": "train-quiz", "06": "tradeoff-quiz", "07": "see-quiz", "08": "gen-quiz"}
+                "05": "train-quiz", "06": "cert-quiz", "07": "tradeoff-quiz", "08": "see-quiz", "09": "gen-quiz"}
 """Which quiz each chapter (by its number) shows."""
 
 

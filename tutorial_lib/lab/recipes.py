@@ -1,7 +1,7 @@
 """Every training recipe of the course: one base, ``STANDARD``, changed with ``dataclasses.replace``.
 
-The zoo's recipes, chapter 5's cost and failure runs, chapter 6's Figure 1, Figure 7 and extra
-operating points, chapter 7's feature-reuse starts, and the exercises' runs that ``grading``
+The zoo's recipes, chapter 5's cost and failure runs, chapter 7's Figure 1, Figure 7 and extra
+operating points, chapter 8's feature-reuse starts, and the exercises' runs that ``grading``
 checks: two equal configs give equal weights, so a recipe here is the run it names.
 """
 from __future__ import annotations
@@ -24,6 +24,30 @@ FLAGSHIP = replace(PGD5, epochs=16)
 SWEEP = replace(PGD5, epochs=8)
 """Sweep members (the tradeoff chapter): the flagship's recipe at half the epochs."""
 
+# --- certified robustness: interval bound propagation ------------------------------------------------
+IBP_WARMUP = 0.5
+"""IBP's ε (and the weight of its bound loss) grows over the first half of training: bounds at the
+full radius on an untrained network are too loose to learn from (Gowal et al. ramp over ~1/6 of
+100 epochs, after a natural start)."""
+IBP_VALIDATION = 5000
+"""Training images held out (class-balanced, seed 0) to choose IBP's recipe and length on."""
+
+
+def ibp_config(eps: float, *, epochs: int, scale: float = 1.0, validation: int = IBP_VALIDATION,
+               seed: int = 0) -> TrainConfig:
+    """IBP training of the fast CNN for certificates at ℓ∞ ``eps``: bounds of the ball of
+    ``scale * eps`` in training, κ from 1 to 0.5, ε warm-up over half of training."""
+    return replace(STANDARD, method="ibp", eps=eps, eps_train_scale=scale, epochs=epochs,
+                   eps_warmup=IBP_WARMUP, validation=validation, seed=seed)
+
+
+IBP_SCALES = {0.1: (1.0, 2.0), 0.3: (1.0, 4 / 3)}
+"""The training balls tried per radius (first cut, 10 epochs): the radius itself, and Gowal et
+al.'s larger one (0.2 for 0.1, 0.4 for 0.3)."""
+IBP_EPOCHS = (5, 10, 20, 40)
+"""The lengths tried with the first cut's scale: until more epochs no longer raise validation
+certified accuracy."""
+
 # --- the zoo ---------------------------------------------------------------------------------------
 RECIPES: dict[str, TrainConfig] = {
     "mnist_standard": STANDARD,
@@ -33,9 +57,13 @@ RECIPES: dict[str, TrainConfig] = {
     "mnist_l2_1.0": replace(SWEEP, norm="l2", eps=1.0),
     "mnist_l2_2.0": replace(SWEEP, norm="l2", eps=2.0),
     "fashion_standard": replace(STANDARD, dataset="fashion"),
-    # an independent judge for chapter 8: no convolutions, another seed, standard training
+    # an independent judge for chapter 9: no convolutions, another seed, standard training
     "mnist_mlp_standard": replace(STANDARD, arch="mlp", seed=1),
     "fashion_linf_0.1": replace(SWEEP, dataset="fashion", eps=0.1),
+    # certified: IBP, the training ball and length chosen on validation (benchmarks/ibp_runs.py),
+    # retrained on all the training images
+    "mnist_ibp_0.1": ibp_config(0.1, epochs=40, scale=2.0, validation=0),
+    "mnist_ibp_0.3": ibp_config(0.3, epochs=40, validation=0),
 }
 """Every zoo model's recipe; ``python -m tutorial_lib zoo build NAME`` retrains it and its card."""
 
@@ -62,7 +90,7 @@ TRADES_EXERCISE = (replace(PGD5, epochs=2), replace(PGD5, method="trades", beta=
                    replace(PGD5, method="trades", beta=6.0, epochs=2))
 """Chapter 5's ``train-ex-trades`` runs: PGD-5, TRADES β = 1, TRADES β = 6 (2 epochs, warm-up)."""
 
-# --- chapter 6: Figure 1, Figure 7 and the operating points beyond the zoo ---------------------------
+# --- chapter 7: Figure 1, Figure 7 and the operating points beyond the zoo ---------------------------
 FIG1_STEPS = 2400
 """Optimiser steps of every Figure 1 and Figure 7 run (batches of 100 images), whatever the size."""
 
@@ -97,12 +125,12 @@ EXTRA_POINTS: dict[str, TrainConfig] = {
 """Operating points beyond the zoo: TRADES at two β, and PGD with half of each batch natural."""
 
 SMALL_DATA_EXERCISE = tuple(figure1_config("linf", eps, 300) for eps in (0.0, 0.1))
-"""Chapter 6's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
+"""Chapter 7's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
 
 SMALL_DATA_SEEDS = (0, 1, 2)
 """The seeds of the ``tradeoff-ex-small-data`` runs its check records (the solution suggests all three)."""
 
-# --- chapter 7: reusing robust features ----------------------------------------------------------------
+# --- chapter 8: reusing robust features ----------------------------------------------------------------
 FEATURE_LAYERS = 5
 """Layers of the fast CNN that make its features: normalisation, conv, ReLU, conv, ReLU."""
 

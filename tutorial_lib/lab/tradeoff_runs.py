@@ -1,4 +1,4 @@
-"""Chapter 6's recorded runs: Figure 1 (accuracy against training-set size), Figure 7 (accuracy
+"""Chapter 7's recorded runs: Figure 1 (accuracy against training-set size), Figure 7 (accuracy
 against ε on equal budgets, with seeds) and the operating points measured on a validation and a
 test half of the test set. The recipes are ``recipes.figure1_config``, ``figure7_config`` and
 ``EXTRA_POINTS``."""
