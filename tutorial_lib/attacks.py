@@ -195,7 +195,8 @@ def attack_succeeded(logits: Tensor, y: Tensor, *, targeted: bool) -> Tensor:
 
 # --- the attacks ---------------------------------------------------------------------------------
 PGD_TRAVEL = 2.5
-"""Madry et al.'s step for PGD in training and generation: k steps can cross the ball 2.5 times."""
+"""The step of MadryLab's ``robustness`` library (``2.5 * eps / steps``) for PGD in training and
+generation: k steps travel 2.5 radii in all, enough to cross the ball from a random start."""
 FGSM_RS_TRAVEL = 1.25
 """Wong et al.'s FGSM-with-random-start step, 1.25·eps: from a random start, one step that can
 reach the far side of the ball."""
@@ -204,9 +205,10 @@ reach the far side of the ball."""
 def step_size(eps: float, *, steps: int, travel: float) -> float:
     """The step that lets ``steps`` steps travel ``travel`` times the radius: ``travel * eps / steps``.
 
-    Every step size in the course is this one rule with a named ``travel``: ``PGD_TRAVEL`` for
-    training and generation, ``FGSM_RS_TRAVEL`` for FGSM with random start, and the evaluation
-    budgets' own (``tutorial_lib.budgets``).
+    Every step size of the course's evaluations and training is this one rule with a named
+    ``travel``: ``PGD_TRAVEL`` for training and generation, ``FGSM_RS_TRAVEL`` for FGSM with random
+    start, and the evaluation budgets' own (``tutorial_lib.budgets``); chapter 3's demonstrations
+    also set steps by hand.
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")

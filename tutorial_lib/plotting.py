@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 from torch import Tensor
 
+from tutorial_lib.attacks import NORM_SYMBOLS
 from tutorial_lib.tradeoff import OperatingPoint
 
 STYLE = {"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
@@ -292,7 +293,7 @@ def ball_step_panels(panels: Sequence[dict]) -> Figure:
         ax.set_aspect("equal")
         span = 2.2 * eps
         ax.set_xlim(x[0] - span, x[0] + span), ax.set_ylim(x[1] - span, x[1] + span)
-        ax.set_title(f"{p['norm']} ball, ε = {eps}: step (red), projection (green)", fontsize=9)
+        ax.set_title(f"{NORM_SYMBOLS[p['norm']]} ball, ε = {eps}: step (red), projection (green)", fontsize=9)
         ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
