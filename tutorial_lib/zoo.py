@@ -59,7 +59,7 @@ def robust_summary(c: dict[str, Any]) -> str:
     if own:
         r = max(own, key=lambda r: r["n"])
         bound = "" if r["converged"] else "≤ "
-        return (f"{bound}{100 * r['accuracy']:.1f}% reporting budget, {r['norm']} {r['eps']:g}, "
+        return (f"{bound}{100 * r['accuracy']:.1f}% reporting budget, {NORM_SYMBOLS[r['norm']]} {r['eps']:g}, "
                 f"{r['n']:,} images" + (", flagged" if r["flags"] else ""))
     rob = c.get("robust")
     return f"≤ {100 * rob['accuracy']:.2f}% {rob['attack']} (quick)" if rob else "-"
