@@ -35,7 +35,7 @@ def input_box(x: Tensor, eps: float) -> Box:
 
 
 def affine_box(layer: nn.Linear | nn.Conv2d, lo: Tensor, hi: Tensor) -> Box:
-    """The box of ``W z + b`` over the box ``[lo, hi]``: centre through the layer, radius through |W|."""
+    """The box of ``W z + b`` over the box ``[lo, hi]``: centre through the layer, radius through ``|W|``."""
     mid, rad = (hi + lo) / 2, (hi - lo) / 2
     centre = layer(mid)
     if isinstance(layer, nn.Linear):
