@@ -7,6 +7,8 @@ tutorial_lib/results/book_time.json for the instructor guide.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tutorial_lib.lab import course, records  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_digest(notebook: Path) -> str:
+    """A short hash of a chapter's code cells: a recorded time is this version's while it matches."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    code = "\n\x00".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return hashlib.sha256(code.encode()).hexdigest()[:16]
 
 
 def time_table(rec: dict) -> str:
@@ -46,7 +55,8 @@ def main() -> int:
                               cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         failed |= proc.returncode != 0
-        rows.append({"chapter": Path(nb).stem, "seconds": round(seconds, 1), "passed": proc.returncode == 0})
+        rows.append({"chapter": Path(nb).stem, "seconds": round(seconds, 1), "passed": proc.returncode == 0,
+                     "code": code_digest(nb)})
         print(f"{Path(nb).stem:<28} {seconds:6.1f} s  {'ok' if proc.returncode == 0 else 'FAILED'}", flush=True)
     total = sum(r["seconds"] for r in rows)
     print(f"{'whole book':<28} {total:6.1f} s  ({total / 60:.1f} min; goal <= 15 min)")

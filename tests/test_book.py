@@ -105,6 +105,10 @@ def test_instructor_guide_shows_the_measured_minutes_of_every_chapter():
     guide = (REPO / "book" / "instructor_guide.md").read_text()
     assert book_time.time_table(rec) in guide  # rewritten by the benchmark, never by hand
     assert "book/instructor_guide" in _toc_files()
+    stale = [r["chapter"] for r in rec["chapters"]
+             if r.get("code") != book_time.code_digest(REPO / "book" / f"{r['chapter']}.ipynb")]
+    assert not stale, (f"the recorded run times predate a code change in {stale}: "
+                       "re-measure with python benchmarks/book_time.py")
 
 
 @pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)

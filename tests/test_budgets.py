@@ -111,3 +111,17 @@ def test_a_masking_flag_needs_more_than_the_margin_not_a_rounding_error():
     assert masking_flags(0.8667, 0.8867, 0.0, 300) == ()          # 6 of 300 images, as recorded: 2 points
     assert masking_flags(260 / 300, 266 / 300, 0.0, 300) == ()    # exactly 2 points is not more than 2
     assert masking_flags(260 / 300, 267 / 300, 0.0, 300)          # 7 of 300: more than 2 points
+
+
+def test_the_noise_baseline_has_the_attacks_full_size_stays_in_the_box_and_is_seeded():
+    import torch
+    from tutorial_lib.budgets import noise_baseline
+    x, y = torch.full((4, 1, 28, 28), 0.5), torch.zeros(4, dtype=torch.long)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    d_inf = noise_baseline(0.1, "linf")(model, x, y) - x
+    assert torch.allclose(d_inf.abs(), torch.full_like(x, 0.1))
+    d_2 = noise_baseline(2.0, "l2")(model, x, y) - x
+    assert torch.allclose(d_2.flatten(1).norm(dim=1), torch.full((4,), 2.0), atol=1e-4)
+    assert torch.equal(noise_baseline(2.0, "l2", seed=1)(model, x, y), noise_baseline(2.0, "l2", seed=1)(model, x, y))
+    edge = noise_baseline(0.3, "linf")(model, torch.zeros_like(x), y)
+    assert edge.min() >= 0 and edge.max() <= 0.3 + 1e-6

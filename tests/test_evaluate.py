@@ -105,3 +105,28 @@ def test_audit_counts_the_gradient_passes_of_each_attack(standard_model, mnist_t
         robust_accuracies(standard_model, (x, y), attacks.values()))
     text = audit_table({"standard": table}, title="attack")
     assert "PGD-7" in text and f"{table['PGD-7'][0]:.1f}% (   7 g)" in text
+
+
+def test_audit_table_keeps_its_columns_aligned_under_a_long_attack_name():
+    from tutorial_lib.evaluate import audit_table
+    long = "strong_budget (larger step, CE × 5 + margin × 5)"
+    text = audit_table({"a": {"PGD": (90.0, 50), long: (80.0, 486)}, "b": {"PGD": (70.0, 50), long: (60.0, 486)}},
+                       title="attack")
+    starts = {line.index("%") for line in text.splitlines()[1:]}
+    assert len(starts) == 1, text   # every row's first number ends in the same column
+    assert all(line.startswith(long) or len(line.split("  ")[0]) < len(long) for line in text.splitlines()[1:])
+
+
+def test_reporting_table_names_the_threat_with_its_norm_symbol():
+    from tutorial_lib.evaluate import reporting_table
+    row = {"model": "m", "norm": "linf", "eps": 0.3, "n": 1000, "accuracy": 0.9, "gradient": 0.91,
+           "converged": True, "queries": 10_000, "flags": [], "old_honest": 0.92, "strong_budget_breaks_more": 0}
+    text = reporting_table([row])
+    assert "ℓ∞ 0.3" in text and "linf" not in text
+
+
+def test_audit_table_states_the_width_of_its_intervals_when_told_the_image_count():
+    from tutorial_lib.evaluate import audit_table
+    text = audit_table({"a": {"PGD": (50.0, 50)}}, title="attack", n=200)
+    assert text.splitlines()[-1] == "(on 200 images a 95% interval is about ±6.9 points near 50%, ±3.1 near 95%)"
+    assert "interval" not in audit_table({"a": {"PGD": (50.0, 50)}}, title="attack")

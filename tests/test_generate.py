@@ -137,3 +137,27 @@ def test_the_judge_board_keeps_and_prints_each_sets_scores(capsys):
     assert s["MLP"] == 100.0 and s["kNN"] == 100.0 and abs(s["nearest"] - 0.1) < 1e-6
     assert abs(s["features"][0] - 0.1) < 1e-6    # distance to the 5 nearest of its class: 0, 0.2, 0, 0.2
     assert capsys.readouterr().out.startswith("hand-made")
+
+
+def test_inpainting_moves_only_the_masked_pixels_and_raises_the_true_class(standard_model, mnist_test):
+    import torch
+    from tutorial_lib import generate
+    x, y = mnist_test[0][:20], mnist_test[1][:20]
+    mask = generate.block_mask(x, rows=slice(10, 18))
+    out = generate.inpaint(standard_model, x, y, mask, eps=3.0, steps=20)
+    assert torch.equal(out * (1 - mask), x * (1 - mask))          # the known pixels are untouched
+    assert out.min() >= 0 and out.max() <= 1
+    blank = x * (1 - mask)
+    assert (standard_model(out).argmax(1) == y).float().mean() >= (standard_model(blank).argmax(1) == y).float().mean()
+    assert torch.allclose(generate.masked_distance(blank, x, mask), (x * mask).flatten(1).norm(dim=1))
+
+
+def test_inpainting_refuses_a_mask_that_is_not_zero_one_or_of_another_size(standard_model, mnist_test):
+    import pytest
+    import torch
+    from tutorial_lib import generate
+    x, y = mnist_test[0][:2], mnist_test[1][:2]
+    with pytest.raises(ValueError, match="mask"):
+        generate.inpaint(standard_model, x, y, torch.full_like(x, 0.5))
+    with pytest.raises(ValueError, match="mask"):
+        generate.inpaint(standard_model, x, y, torch.ones(2, 1, 14, 14))

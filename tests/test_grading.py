@@ -135,6 +135,19 @@ def test_tie_break_accepts_the_solutions_points_and_rejects_points_without_a_tie
     assert not grading.check("tradeoff-ex-ties", pts[:1] + [tr.OperatingPoint("b", 1, {"clean": 0.99, "linf@0.2": 0.5})])
 
 
+def test_tie_break_rejects_two_points_and_identical_ties_and_accepts_interval_ties():
+    from tutorial_lib import tradeoff as tr
+    same = tr.OperatingPoint("a", 120, {"clean": 0.98, "linf@0.2": 0.93})
+    assert not grading.check("tradeoff-ex-ties", [same, tr.OperatingPoint("b", 900, {"clean": 0.985, "linf@0.2": 0.93})])
+    twins = [tr.OperatingPoint(n, 120, {"clean": 0.98, "linf@0.2": 0.93}) for n in "abc"]
+    assert not grading.check("tradeoff-ex-ties", twins)   # a tie the tie-break cannot decide
+    counts = {"clean": 300, "linf@0.2": 300}
+    close = [tr.OperatingPoint("x", 900, {"clean": 0.985, "linf@0.2": 0.95}, counts=counts),
+             tr.OperatingPoint("y", 120, {"clean": 0.980, "linf@0.2": 0.94}, counts=counts),
+             tr.OperatingPoint("z", 60, {"clean": 0.990, "linf@0.2": 0.50}, counts=counts)]
+    assert grading.check("tradeoff-ex-ties", close)   # 95% and 94% of 300 images overlap: a tie
+
+
 def _solution_l1_step_(x_adv, grad, alpha, q=0.99):  # the worked solution's pieces
     g = grad.flatten(1)
     cut = g.abs().quantile(q, dim=1, keepdim=True)
@@ -217,6 +230,13 @@ def test_smoothgrad_accepts_the_solutions_means_and_rejects_the_plain_gradients(
     answer = (interpret.stroke_fraction(g, xs).mean(),
               interpret.class_contrast_cosine(g, ys, interpret.runner_up(m, xs, ys), means).mean())
     assert grading.check("see-ex-smoothgrad", answer)
+    import json
+    import pathlib
+    book = pathlib.Path(__file__).resolve().parents[1] / "book" / "08_robust_features.ipynb"
+    solution = next("".join(c["source"]) for c in json.loads(book.read_text())["cells"]
+                    if "see-ex-smoothgrad" in "".join(c["source"]) and "Solution" in "".join(c["source"]))
+    assert f"stroke fraction {float(answer[0]):.3f}" in solution and f"to {float(answer[1]):+.3f}" in solution, \
+        "the worked solution states numbers its own code no longer gives"
     plain = interpret.loss_gradients(m, xs, ys)   # no averaging: the pointwise gradient
     wrong = (interpret.stroke_fraction(plain, xs).mean(),
              interpret.class_contrast_cosine(plain, ys, interpret.runner_up(m, xs, ys), means).mean())
@@ -490,3 +510,15 @@ def test_certified_curve_accepts_the_solution_and_rejects_clean_accuracies():
     assert grading.check("cert-ex-eps-curve", {e: certify.certified_accuracy(m, (x[:1000], y[:1000]), eps=e) for e in eps})
     clean = accuracy(m, (x[:1000], y[:1000]))
     assert not grading.check("cert-ex-eps-curve", {e: clean for e in eps})
+
+
+def test_the_steps_vs_epochs_solution_states_the_recorded_run():
+    import json
+    import pathlib
+    ref = records.load("exercise_references")["references"]["train-ex-steps-vs-epochs"]
+    assert grading.check("train-ex-steps-vs-epochs", ref["E"][0])
+    book = pathlib.Path(__file__).resolve().parents[1] / "book" / "05_adversarial_training.ipynb"
+    solution = next("".join(c["source"]) for c in json.loads(book.read_text())["cells"]
+                    if "train-ex-steps-vs-epochs" in "".join(c["source"]) and "Solution" in "".join(c["source"]))
+    clean, strong = ref["FGSM-RS"]
+    assert f"E = {ref['E'][0]}:" in solution and f"{100 * clean:.2f}% clean and {100 * strong:.1f}%" in solution

@@ -126,3 +126,61 @@ def test_the_reuse_summary_gives_mean_sd_and_standard_error_over_seeds():
     assert row["robust_sd"] == pytest.approx(0.2 / 2 ** 0.5)
     assert row["robust_se"] == pytest.approx(row["robust_sd"] / 2 ** 0.5)
     assert row["clean_se"] == pytest.approx(row["clean_sd"] / 2 ** 0.5) and row["clean_sd"] == pytest.approx(0.02 / 2 ** 0.5)
+
+
+def test_pixel_thresholds_find_where_a_single_pixel_filter_turns_on():
+    import torch
+    from tutorial_lib import interpret, models
+    m = models.fast_cnn()
+    conv = interpret.first_conv(m)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.bias.zero_()
+        conv.weight[0, 0, 1, 1] = 2.0          # filter 0: one pixel, on above some brightness
+        conv.bias[0] = -0.5
+        conv.weight[1] = 1.0                   # filter 1: spread evenly, not single-pixel
+        conv.weight[2, 0, 2, 2] = 1e-4         # filter 2: one pixel, but nearly empty
+    found = interpret.pixel_thresholds(m)
+    assert set(found) == {0}
+    t, sign = found[0]
+    assert sign == 1
+    # at that brightness (window otherwise black) the pre-activation of filter 0 is zero
+    x = torch.zeros(1, 1, 28, 28)
+    x[0, 0, 0, 0] = t    # output (0, 0) reads the window rows -1..2, so weight (1, 1) sits on pixel (0, 0)
+    pre = torch.nn.functional.conv2d(m[0](x), conv.weight, conv.bias, conv.stride, conv.padding)[0, 0, 0, 0]
+    assert abs(float(pre)) < 1e-5
+
+
+def test_pixel_thresholds_refuse_a_model_without_normalisation():
+    import pytest
+    import torch
+    from tutorial_lib import interpret
+    with pytest.raises(ValueError, match="Normalize"):
+        interpret.pixel_thresholds(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)))
+
+
+def test_loss_surface_is_the_loss_on_a_plane_of_the_ball_and_its_centre_is_the_clean_loss(standard_model, mnist_test):
+    import pytest
+    import torch
+    import torch.nn.functional as F
+    from tutorial_lib import interpret
+    x, y = mnist_test[0][:1], mnist_test[1][:1]
+    offsets, loss = interpret.loss_surface(standard_model, x, y, eps=0.3, grid=5)
+    assert loss.shape == (5, 5) and torch.allclose(offsets, torch.linspace(-0.3, 0.3, 5))
+    with torch.no_grad():
+        clean = F.cross_entropy(standard_model(x), y)
+    assert torch.isclose(loss[2, 2], clean, atol=1e-5)          # a = b = 0: the image itself
+    assert loss[-1, 2] > loss[0, 2]                               # up the gradient sign the loss rises
+    with pytest.raises(ValueError, match="one image"):
+        interpret.loss_surface(standard_model, mnist_test[0][:2], mnist_test[1][:2], eps=0.3)
+
+
+def test_loss_surfaces_draw_one_3d_panel_per_model():
+    import matplotlib
+    matplotlib.use("Agg")
+    import torch
+    from tutorial_lib import plotting
+    offsets = torch.linspace(-0.3, 0.3, 3)
+    fig = plotting.loss_surfaces({"a": (offsets, torch.zeros(3, 3)), "b": (offsets, torch.ones(3, 3))}, eps=0.3)
+    assert len(fig.axes) == 2 and all(ax.name == "3d" for ax in fig.axes)
+    fig.clf()

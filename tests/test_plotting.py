@@ -102,6 +102,20 @@ def test_signed_image_grids_share_one_symmetric_scale_with_a_colour_bar():
         plotting.image_grid(rows, signed=True, scale=-1)
 
 
+def test_an_image_row_and_signed_rows_share_one_grid_and_the_bar_covers_only_the_signed_rows():
+    import pytest
+    import torch
+    rows = [torch.full((3, 1, 28, 28), 0.8), torch.full((3, 1, 28, 28), 0.2), torch.full((3, 1, 28, 28), -0.4)]
+    fig = plotting.image_grid(rows, signed=[False, True, True])
+    clims = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
+    assert clims[:3] == [(0, 1)] * 3                                            # the image row: pixels
+    assert {tuple(round(v, 6) for v in c) for c in clims[3:]} == {(-0.4, 0.4)}  # the signed rows: one scale
+    assert fig.axes[0].images[0].get_cmap().name == "gray" and len(fig.axes) == 9 + 1
+    with pytest.raises(ValueError, match="one per row"):
+        plotting.image_grid(rows, signed=[True, False])
+    fig.clf()
+
+
 def test_image_grid_writes_a_caption_under_each_image_of_a_labelled_row():
     import torch
     fig = plotting.image_grid([torch.zeros(2, 1, 28, 28), torch.zeros(2, 1, 28, 28)], labels=[None, ["→ 3", "→ 5 ✗"]])
@@ -160,3 +174,24 @@ def test_forest_plot_lists_points_from_the_highest_and_shades_the_best_interval(
     assert len([c for c in ax.containers if type(c).__name__ == "ErrorbarContainer"]) == 3
     labels = ax.get_legend_handles_labels()[1]
     assert "the best point's interval" in labels and "flagged for masking" in labels
+
+
+def test_panels_can_share_one_legend_below_them_instead_of_one_each():
+    fig, axes = plotting.panels(2)
+    for ax in axes:
+        plotting.line_plot([1, 2], {"a": [1, 2], "b": [2, 1]}, xlabel="x", ylabel="y", ax=ax, legend=False)
+    assert all(ax.get_legend() is None for ax in axes)
+    plotting.shared_legend(fig, axes[0], ncol=2)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a", "b"]
+    fig.clf()
+
+
+def test_operating_points_label_only_the_named_points_and_shade_what_a_need_rules_out():
+    from tutorial_lib.tradeoff import Need
+    pts = [OperatingPoint("a", 10, {"clean": 0.99, "linf@0.2": 0.90}), OperatingPoint("b", 20, {"clean": 0.97, "linf@0.2": 0.95}),
+           OperatingPoint("c", 30, {"clean": 0.98, "linf@0.2": 0.50})]
+    ax = plotting.operating_points(pts, "linf@0.2", named=["a", "b"], need=Need(eps=0.2, min_clean=0.98, min_robust=0.6)).axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["a", "b"]
+    assert ax.get_xlabel() == "robust accuracy at ℓ∞ ε = 0.2 (%)"
+    assert len(ax.patches) >= 2 and "the need's floors" in ax.get_legend_handles_labels()[1]
+    ax.figure.clf()

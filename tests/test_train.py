@@ -164,3 +164,16 @@ def test_keep_best_remembers_the_weights_of_the_best_epoch():
     assert best["epoch"] == 2 and best["values"] == [0.3, 0.7, 0.5] and best["seconds"] >= 0
     assert all(torch.equal(best["state"][k], snapshots[1][k]) for k in snapshots[1])
     assert not all(torch.equal(best["state"][k], v) for k, v in result.model.state_dict().items())
+
+
+def test_pgd_training_loss_is_the_cross_entropy_at_the_attacks_worst_case(standard_model, mnist_test):
+    import torch.nn.functional as F
+    from tutorial_lib import pgd
+    from tutorial_lib.train import adversarial_loss, training_loss
+    x, y = mnist_test[0][:16], mnist_test[1][:16]
+    cfg = TrainConfig(method="pgd", eps=0.3, steps=3)
+    loss, _ = training_loss(standard_model, x, y, cfg, 0.3, torch.Generator().manual_seed(0))
+    direct, _ = adversarial_loss(standard_model, x, y, eps=0.3, alpha=cfg.step_size(), steps=3,
+                                 generator=torch.Generator().manual_seed(0))
+    x_adv = pgd(standard_model, x, y, eps=0.3, alpha=cfg.step_size(), steps=3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(loss, direct) and torch.allclose(direct, F.cross_entropy(standard_model(x_adv), y))

@@ -147,6 +147,23 @@ def transfer_attack(source: nn.Module, attack: Attack) -> Attack:
     return transferred
 
 
+def noise_baseline(eps: float, norm: str = "linf", *, seed: int = 0) -> Attack:
+    """Random noise of the attack's full size (ℓ∞: every pixel ±``eps``; ℓ2: a random direction of
+    length ``eps``), clipped to [0, 1]: Carlini et al.'s baseline, which an attack should beat by far."""
+    def noise(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+        check_attack_inputs(model, x, y, eps=eps, norm=norm)
+        g = torch.Generator().manual_seed(seed)
+        if norm == "linf":
+            d = (torch.randint(0, 2, x.shape, generator=g) * 2 - 1).to(x) * eps
+        else:
+            d = torch.randn(x.shape, generator=g).to(x)
+            d = d * eps / d.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (x.dim() - 1)))
+        return (x + d).clamp(0, 1)
+
+    noise.__name__ = f"noise_baseline(eps={eps:g}, norm={norm})"
+    return noise
+
+
 class GradientMaskingWarning(UserWarning):
     """The gradient attacks cannot be trusted on this model: see ``HonestAccuracy.flags``."""
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from tutorial_lib.attacks import Attack, describe_attack, eval_mode
+from tutorial_lib.attacks import NORM_SYMBOLS, Attack, describe_attack, eval_mode
 from tutorial_lib.data import batches
 from tutorial_lib.devices import model_device
+from tutorial_lib.stats import wilson_interval
 
 Data = tuple[Tensor, Tensor] | Iterable[tuple[Tensor, Tensor]]
 
@@ -124,12 +125,18 @@ def audit(model: nn.Module, data: Data, attacks: dict[str, Attack], *,
     return out
 
 
-def audit_table(audits: dict[str, dict[str, tuple[float, float]]], *, title: str) -> str:
-    """Audits of several settings side by side: a row per attack, ``accuracy% (passes g)``."""
+def audit_table(audits: dict[str, dict[str, tuple[float, float]]], *, title: str, n: int | None = None) -> str:
+    """Audits of several settings side by side: a row per attack, ``accuracy% (passes g)``; with
+    ``n``, the images behind each number, a last line saying how wide their 95% intervals are."""
     rows = list(next(iter(audits.values())))
-    lines = [f"{title:<38}" + "".join(f"{s:>20}" for s in audits)]
+    width = max(38, 2 + max(len(k) for k in [title, *rows]))  # long attack names never push a row out
+    lines = [f"{title:<{width}}" + "".join(f"{s:>20}" for s in audits)]
     for k in rows:
-        lines.append(f"{k:<38}" + "".join(f"{a[k][0]:>9.1f}% ({a[k][1]:>4.0f} g)" for a in audits.values()))
+        lines.append(f"{k:<{width}}" + "".join(f"{a[k][0]:>9.1f}% ({a[k][1]:>4.0f} g)" for a in audits.values()))
+    if n is not None:
+        half = {share: 50 * (hi - lo) for share in (0.5, 0.95) for lo, hi in [wilson_interval(round(share * n), n)]}
+        lines.append(f"(on {n:,} images a 95% interval is about ±{half[0.5]:.1f} points near 50%, "
+                     f"±{half[0.95]:.1f} near 95%)")
     return "\n".join(lines)
 
 
@@ -144,7 +151,7 @@ def reporting_table(rows: Iterable[dict], independent: Iterable[dict] = ()) -> s
         worst = reported(r)
         shown = f"{'≤ ' if not r['converged'] else ''}{100 * worst:.1f}%" + (" !" if r["flags"] else "")
         art = other.get((r["model"], r["norm"], r["n"]))
-        lines.append(f"{r['model']:<17}{r['norm'] + ' ' + format(r['eps'], 'g'):>10}{r['n']:>8,}{shown:>11}"
+        lines.append(f"{r['model']:<17}{NORM_SYMBOLS[r['norm']] + ' ' + format(r['eps'], 'g'):>10}{r['n']:>8,}{shown:>11}"
                      f"{100 * r['gradient']:>10.1f}%{'≤ ' + format(100 * r['old_honest'], '.1f') + '%':>12}"
                      f"{'' if art is None else format(100 * art, '.1f') + '%':>8}  "
                      + (f"{r['queries']:,} queries" if r["converged"] else f"no: still falling at {r['queries']:,}"))

@@ -200,3 +200,39 @@ def vote_switches(votes: Tensor) -> Tensor:
     if votes.ndim != 2 or len(votes) < 2:
         raise ValueError(f"votes must be (steps >= 2, paths), got shape {tuple(votes.shape)}")
     return (votes[1:] != votes[:-1]).sum(0)
+
+
+class Inpainter(nn.Module):
+    """``model`` looking at ``known`` outside ``mask`` and at its input inside it: an attack on this
+    module can only move the masked pixels (the others never reach the model)."""
+
+    def __init__(self, model: nn.Module, known: Tensor, mask: Tensor) -> None:
+        super().__init__()
+        self.model, self.known, self.mask = model, known, mask
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.model(self.known * (1 - self.mask) + z * self.mask)
+
+
+def block_mask(x: Tensor, *, rows: slice = slice(10, 18), cols: slice = slice(0, 28)) -> Tensor:
+    """A mask of ones over a block of each image (by default a band across the middle of the digit)."""
+    mask = torch.zeros_like(x)
+    mask[..., rows, cols] = 1
+    return mask
+
+
+def inpaint(model: nn.Module, x: Tensor, y: Tensor, mask: Tensor, *, eps: float = 6.0, steps: int = 60,
+            fill: float = 0.0) -> Tensor:
+    """Inpainting (Santurkar et al., 2019): blank the masked pixels to ``fill``, then let targeted
+    PGD toward each image's true class within ℓ2 ``eps`` redraw them, the rest held fixed."""
+    if mask.shape[-2:] != x.shape[-2:] or not ((mask == 0) | (mask == 1)).all():
+        raise ValueError("the mask must be 0/1 and the images' height and width")
+    corrupted = x * (1 - mask) + fill * mask
+    z = large_eps_example(Inpainter(model, corrupted, mask), corrupted, y, eps=eps, norm="l2", steps=steps)
+    return corrupted * (1 - mask) + z * mask
+
+
+def masked_distance(images: Tensor, x: Tensor, mask: Tensor) -> Tensor:
+    """Per image, the ℓ2 distance between ``images`` and the originals ``x`` over the masked pixels
+    only: how far a refilled block is from the one that was blanked."""
+    return ((images - x) * mask).flatten(1).norm(dim=1)

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tutorial_lib.attacks import check_attack_inputs, eval_mode, input_gradient
+from tutorial_lib.attacks import check_attack_inputs, cross_entropy, eval_mode, input_gradient
 from tutorial_lib.data import batches
 from tutorial_lib.devices import to_model_device
 
@@ -100,6 +100,34 @@ def first_conv(model: nn.Sequential) -> nn.Conv2d:
     raise ValueError("the model has no convolution layer")
 
 
+def pixel_thresholds(model: nn.Sequential, *, dominant: float = 0.5, empty: float = 0.05
+                     ) -> dict[int, tuple[float, int]]:
+    """Where each single-pixel first-layer filter turns on: ``{filter: (brightness, sign)}``.
+
+    A filter is single-pixel when one weight holds over ``dominant`` of its total |weight| (filters
+    whose total is under ``empty`` of the largest filter's are left out: nearly empty, they pass on
+    almost nothing). With the rest of its window black (MNIST's background, away from the border),
+    its ReLU turns on once that pixel is brighter than ``brightness`` (sign +1) or darker (sign -1);
+    the model's ``Normalize`` is folded in.
+    """
+    norm = next((m for m in model if hasattr(m, "mean") and hasattr(m, "std")), None)
+    if norm is None:
+        raise ValueError("the model has no Normalize layer before its first convolution")
+    conv = first_conv(model)
+    if conv.in_channels != 1:
+        raise ValueError(f"pixel thresholds need one input channel, the first convolution has {conv.in_channels}")
+    w, b = conv.weight.detach().flatten(1), conv.bias.detach()
+    out, mass = {}, w.abs().sum(1)
+    for k in range(len(w)):
+        top = int(w[k].abs().argmax())
+        if w[k, top].abs() <= dominant * mass[k] or mass[k] < empty * mass.max():
+            continue
+        rest = w[k].sum() - w[k, top]   # the other pixels, black, still enter as (0 - mean) / std
+        offset = b[k] - norm.mean / norm.std * rest - w[k, top] * norm.mean / norm.std
+        out[k] = (float(-offset * norm.std / w[k, top]), 1 if w[k, top] > 0 else -1)
+    return out
+
+
 def activation_change(model: nn.Sequential, x: Tensor, *, eps: float, upto: int = 3,
                       generator: torch.Generator | None = None) -> float:
     """How much random ±eps pixel noise moves the activations after ``upto`` layers, relative to
@@ -110,3 +138,24 @@ def activation_change(model: nn.Sequential, x: Tensor, *, eps: float, upto: int 
     clean, noisy = layer_output(model, x, upto), layer_output(model, (x + noise).clamp(0, 1), upto)
     change = (noisy - clean).flatten(1).norm(dim=1) / clean.flatten(1).norm(dim=1).clamp_min(1e-12)
     return float(change.mean())
+
+
+def loss_surface(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, grid: int = 21,
+                 seed: int = 0) -> tuple[Tensor, Tensor]:
+    """The loss around one image on a plane through the ℓ∞ ball (Kolter & Madry's picture): ``x + δ``
+    with ``δ = a·g + b·r`` clipped to the ball and the image to [0, 1], ``g`` the sign of the loss
+    gradient (FGSM's direction) and ``r`` a random ±1 direction, for ``a, b`` on a ``grid`` × ``grid``
+    lattice of [-eps, eps]. Returns the offsets and the losses, ``[grid, grid]`` (rows: ``a``)."""
+    if x.shape[0] != 1 or y.shape != (1,):
+        raise ValueError(f"loss_surface takes one image and its label, got {tuple(x.shape)} and {tuple(y.shape)}")
+    check_attack_inputs(model, x, y, eps=eps, norm="linf")
+    with eval_mode(model):
+        grad, _ = input_gradient(model, x, y)
+        r = (torch.randint(0, 2, x.shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1).to(x)
+        offsets = torch.linspace(-eps, eps, grid)
+        a, b = torch.meshgrid(offsets, offsets, indexing="ij")
+        delta = (a.reshape(-1, 1, 1, 1) * grad.sign() + b.reshape(-1, 1, 1, 1) * r).clamp(-eps, eps)
+        points = (x + delta).clamp(0, 1)
+        with torch.no_grad():
+            loss = cross_entropy(model(points), y.expand(len(points)))
+    return offsets, loss.reshape(grid, grid)

@@ -7,10 +7,11 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
+import torch
 from torch import Tensor
 
 from tutorial_lib.attacks import NORM_SYMBOLS
-from tutorial_lib.tradeoff import OperatingPoint
+from tutorial_lib.tradeoff import Need, OperatingPoint
 
 STYLE = {"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
          "axes.grid": True, "grid.alpha": 0.3, "font.size": 10}
@@ -41,18 +42,32 @@ def _signed_scale(rows: Sequence[Tensor], scale: float | str | None) -> list[flo
     return [max(row_max)] * len(rows)
 
 
+def _row_scales(rows: Sequence[Tensor], signed: bool | Sequence[bool], scale: float | str | None
+                ) -> tuple[list[bool], list[float]]:
+    """Per row of an image grid: whether it is signed, and its colour limit (1 for pixel rows)."""
+    flags = [signed] * len(rows) if isinstance(signed, bool) else [bool(f) for f in signed]
+    if len(flags) != len(rows):
+        raise ValueError(f"signed has {len(flags)} flags for {len(rows)} rows: give one per row, or one bool")
+    signed_rows = [i for i, f in enumerate(flags) if f]
+    limits = [1.0] * len(rows)
+    for i, lim in zip(signed_rows, _signed_scale([rows[i] for i in signed_rows], scale) if signed_rows else []):
+        limits[i] = lim
+    return flags, limits
+
+
 def image_grid(rows: Sequence[Tensor], *, row_titles: Sequence[str] = (),
-               col_titles: Sequence[str] = (), cmap: str = "gray", signed: bool = False,
+               col_titles: Sequence[str] = (), cmap: str = "gray", signed: bool | Sequence[bool] = False,
                scale: float | str | None = None, size: float = 1.3,
                labels: Sequence[Sequence[str] | None] = ()) -> Figure:
-    """A grid of 28x28 images, one tensor ``(n, 1, 28, 28)`` per row. ``signed`` draws values
-    around 0 in ``SIGNED_CMAP`` on one symmetric scale for the grid (``scale``: a fixed ±limit,
-    or "row" for one per row), with a colour bar; otherwise pixels in [0, 1]. ``labels``: per
-    row, a caption under each image (or None for the row)."""
+    """A grid of 28x28 images, one tensor ``(n, 1, 28, 28)`` per row. ``signed`` (for the grid, or
+    one flag per row) draws values around 0 in ``SIGNED_CMAP`` on one symmetric scale for the signed
+    rows (``scale``: a fixed ±limit, or "row" for one per row), with a colour bar beside them; other
+    rows show pixels in [0, 1]. ``labels``: per row, a caption under each image (or None for the row)."""
     use_style()
     nrow, ncol = len(rows), max(r.shape[0] for r in rows)
-    limits = _signed_scale(rows, scale) if signed else [1.0] * nrow
-    width = size * ncol + (0.9 if signed else 0) + (0.9 if row_titles else 0)
+    flags, limits = _row_scales(rows, signed, scale)
+    signed_rows = [i for i in range(nrow) if flags[i]]
+    width = size * ncol + (0.9 if signed_rows else 0) + (0.9 if row_titles else 0)
     fig, axes = plt.subplots(nrow, ncol, figsize=(width, size * nrow + 0.3), squeeze=False)
     shown = []
     for i, row in enumerate(rows):
@@ -63,7 +78,7 @@ def image_grid(rows: Sequence[Tensor], *, row_titles: Sequence[str] = (),
                 ax.axis("off")
                 continue
             img = row[j].detach().cpu().squeeze(0).float().numpy()
-            im = (ax.imshow(img, cmap=SIGNED_CMAP, vmin=-limits[i], vmax=limits[i]) if signed
+            im = (ax.imshow(img, cmap=SIGNED_CMAP, vmin=-limits[i], vmax=limits[i]) if flags[i]
                   else ax.imshow(img, cmap=cmap, vmin=0, vmax=1))
             if j == 0:
                 shown.append(im)
@@ -74,8 +89,9 @@ def image_grid(rows: Sequence[Tensor], *, row_titles: Sequence[str] = (),
         if i < len(row_titles):
             axes[i][0].set_ylabel(row_titles[i], fontsize=9, rotation=0, ha="right", va="center")
     fig.tight_layout()
-    if signed:
-        bars = [(shown[i], list(axes[i])) for i in range(nrow)] if scale == "row" else [(shown[0], list(axes.flat))]
+    if signed_rows:
+        bars = ([(shown[i], list(axes[i])) for i in signed_rows] if scale == "row"
+                else [(shown[signed_rows[0]], [ax for i in signed_rows for ax in axes[i]])])
         for im, axs in bars:
             fig.colorbar(im, ax=axs, fraction=0.025 if len(axs) > ncol else 0.04, pad=0.02)
     return fig
@@ -103,9 +119,10 @@ def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
               series: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str, title: str = "",
               ax: Axes | None = None, yerr: Mapping[str, Sequence[float]] | None = None,
               styles: Mapping[str, dict] | None = None, logx: bool = False, logy: bool = False,
-              marker: str = "o") -> Figure:
+              marker: str = "o", legend: bool = True) -> Figure:
     """Named curves; ``x`` shared by all (a sequence) or one per curve (a mapping by name).
-    ``yerr`` adds error bars, ``styles`` matplotlib keywords per curve."""
+    ``yerr`` adds error bars, ``styles`` matplotlib keywords per curve; ``legend=False`` leaves the
+    legend to the caller (one for several panels, where a panel's own would cover a curve)."""
     ax = _axes(ax)
     for label, ys in series.items():
         xs = x[label] if isinstance(x, Mapping) else x
@@ -121,10 +138,19 @@ def line_plot(x: Sequence[float] | Mapping[str, Sequence[float]],
         ax.set_yscale("log")
     if title:
         ax.set_title(title, fontsize=10)
-    if len(series) > 1 or any(series):
+    if legend and (len(series) > 1 or any(series)):
         ax.legend(fontsize=8)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def shared_legend(fig: Figure, ax: Axes, *, ncol: int = 3) -> Figure:
+    """One legend for a row of panels, below them (``ax``'s curves name every panel's)."""
+    handles, labels = ax.get_legend_handles_labels()
+    rows = -(-len(labels) // ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07 * rows, 1, 1))
+    return fig
 
 
 def reference_lines(ax: Axes, lines: Mapping[str, float], *, axis: str = "y") -> Figure:
@@ -299,12 +325,47 @@ def ball_step_panels(panels: Sequence[dict]) -> Figure:
     return fig
 
 
+def threat_words(key: str) -> str:
+    """A threat key as a reader reads it: ``"linf@0.2"`` → ``"ℓ∞ ε = 0.2"``."""
+    norm, eps = key.split("@")
+    return f"{NORM_SYMBOLS[norm]} ε = {eps}"
+
+
+def _label_points(ax: Axes, labels: Sequence[tuple[str, float, float]]) -> None:
+    """Name points at (x, y), from the top down; a label that would sit on another goes below it."""
+    ax.figure.canvas.draw_idle()
+    placed: list[tuple[float, float]] = []   # label positions in points on the page
+    for name, r, c in sorted(labels, key=lambda t: -t[2]):
+        x, y = ax.transData.transform((r, c)) * 72 / ax.figure.dpi
+        dy = 3
+        while any(abs(x - qx) < 90 and abs(y + dy - qy) < 9 for qx, qy in placed):
+            dy -= 9
+        ax.annotate(name, (r, c), textcoords="offset points", xytext=(4, dy), fontsize=7)
+        placed.append((x, y + dy))
+
+
+def _shade_need(ax: Axes, need: Need) -> None:
+    """A need's clean and robust floors as dotted lines, the side each rules out shaded grey."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    if need.min_clean > 0:
+        ax.axhspan(y0, 100 * need.min_clean, color="grey", alpha=0.12, lw=0)
+        ax.axhline(100 * need.min_clean, color="grey", lw=1, ls=":", label="the need's floors")
+    if need.min_robust > 0:
+        ax.axvspan(x0, 100 * need.min_robust, color="grey", alpha=0.12, lw=0)
+        ax.axvline(100 * need.min_robust, color="grey", lw=1, ls=":",
+                   label=None if need.min_clean > 0 else "the need's floors")
+    ax.set_xlim(x0, x1), ax.set_ylim(y0, y1)
+
+
 def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Sequence[str] = (),
-                     chosen: str | None = None, xlabel: str = "", ax: Axes | None = None) -> Figure:
+                     chosen: str | None = None, xlabel: str = "", ax: Axes | None = None,
+                     named: Sequence[str] | None = None, need: Need | None = None) -> Figure:
     """Operating points (validation numbers) as clean against robust accuracy at threat ``key``
     (marker area ∝ training time), with each robust number's 95% interval as a grey bar when the
     points carry image counts; the Pareto front joined by a line, flagged points crossed, the chosen
-    point ringed."""
+    point ringed. ``named``: the points to label (default all; labels that would collide are
+    stacked downwards). ``need``: its clean and robust floors drawn, the side they rule out shaded."""
     ax = _axes(ax, (6, 4))
     robust = [100 * p.val[key] for p in points]
     clean = [100 * p.val["clean"] for p in points]
@@ -315,7 +376,7 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
             lo, hi = p.interval(key)
             ax.errorbar([r], [c], xerr=[[r - 100 * lo], [100 * hi - r]], fmt="none", ecolor="grey",
                         lw=0.8, capsize=2)
-        ax.annotate(p.name, (r, c), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    _label_points(ax, [(p.name, r, c) for p, c, r in zip(points, clean, robust) if named is None or p.name in named])
     on_front = sorted((r, c) for p, c, r in zip(points, clean, robust) if p.name in front)
     if on_front:
         ax.plot([q[0] for q in on_front], [q[1] for q in on_front], "k--", lw=1, label="Pareto front")
@@ -326,7 +387,9 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
         if p.name == chosen:
             ax.scatter([r], [c], s=300, facecolors="none", edgecolors="tab:red", lw=2,
                        label=f"chosen: {chosen}")
-    ax.set_xlabel(xlabel or f"robust accuracy at {key} (%)"), ax.set_ylabel("clean accuracy (%)")
+    if need is not None:
+        _shade_need(ax, need)
+    ax.set_xlabel(xlabel or f"robust accuracy at {threat_words(key)} (%)"), ax.set_ylabel("clean accuracy (%)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="lower left")
     ax.figure.tight_layout()
@@ -356,3 +419,22 @@ def forest(points: Sequence[OperatingPoint], key: str, *, top: int | None = None
     ax.legend(fontsize=8, loc="best")
     ax.figure.tight_layout()
     return ax.figure
+
+
+def loss_surfaces(surfaces: Mapping[str, tuple[Tensor, Tensor]], *, eps: float) -> Figure:
+    """Loss surfaces from ``interpret.loss_surface`` side by side, one 3-D panel each, on one loss
+    scale (a flat surface is flat, not stretched to fill its panel; each title gives its range)."""
+    use_style()
+    top = max(float(loss.max()) for _, loss in surfaces.values())
+    fig = plt.figure(figsize=(4.2 * len(surfaces), 3.6))
+    for i, (name, (offsets, loss)) in enumerate(surfaces.items(), 1):
+        ax = fig.add_subplot(1, len(surfaces), i, projection="3d")
+        a, b = (t.numpy() for t in torch.meshgrid(offsets, offsets, indexing="ij"))
+        ax.plot_surface(a, b, loss.numpy(), cmap="viridis", linewidth=0, antialiased=True)
+        ax.set_xlabel("gradient sign ×", fontsize=8), ax.set_ylabel("random ±1 ×", fontsize=8)
+        ax.set_zlabel("loss", fontsize=8), ax.set_zlim(0, top)
+        ax.set_title(f"{name}\nloss {float(loss.min()):.2f} to {float(loss.max()):.2f} in the ε = {eps:g} ball", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+

@@ -148,6 +148,17 @@ def kl_from(p_clean: Tensor, logits: Tensor) -> Tensor:
     return (p_clean * (p_clean.clamp_min(1e-12).log() - F.log_softmax(logits, 1))).sum(1)
 
 
+def adversarial_loss(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, alpha: float, steps: int,
+                     norm: str = "linf", random_start: bool = True,
+                     generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """One step of Madry et al.'s min-max: the inner max by ``pgd`` (the attacks' own loop), then
+    the cross-entropy at the worst case found, which the optimiser's step minimises (and its logits)."""
+    x_adv = pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=norm, random_start=random_start,
+                generator=generator)
+    logits = model(x_adv)
+    return F.cross_entropy(logits, y), logits
+
+
 def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps: float,
                   generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """The loss of one step and the logits its accuracy is read from.
@@ -176,9 +187,12 @@ def training_loss(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, eps:
         robust = kl_from(F.softmax(logits, 1), model(x_adv)).mean()
         return F.cross_entropy(logits, y) + cfg.beta * robust, logits
     k = round(cfg.natural_fraction * len(y))  # the first k examples stay natural (App. B)
+    if k == 0:
+        return adversarial_loss(model, x, y, eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
+                                random_start=cfg.method != "fgsm", generator=generator)
     x_adv = pgd(model, x[k:], y[k:], eps=eps, alpha=alpha, steps=steps, norm=cfg.norm,
                 random_start=cfg.method != "fgsm", generator=generator)
-    logits = model(torch.cat([x[:k], x_adv]) if k else x_adv)
+    logits = model(torch.cat([x[:k], x_adv]))
     return F.cross_entropy(logits, y), logits
 
 

@@ -25,7 +25,7 @@ from tutorial_lib.lab.recipes import FIRST_LAYER_START, SMALL_DATA_SEEDS, TRADES
 from tutorial_lib.models import quantized
 from tutorial_lib.stats import wilson_interval
 from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
-from tutorial_lib.train import collapse_epoch, train
+from tutorial_lib.train import TrainConfig, collapse_epoch, train
 
 Verdict = tuple[bool, str]
 
@@ -53,6 +53,17 @@ def equal_budget_epochs(answer: int) -> Verdict:
     runs = {r["method"]: r["seconds_per_epoch"] for r in records.load("training_cost")["runs"]}
     return _close(answer, 4 * runs["PGD-10"] / runs["FGSM-RS"], 0.5,
                   "E (use the cost table's seconds per epoch)")
+
+
+def reference_steps_vs_epochs() -> Table:
+    """The worked solution of ``train-ex-steps-vs-epochs``: {"E": [epochs], "FGSM-RS": [clean on
+    the 10,000 test images, strong-budget accuracy on the first 1,000]}."""
+    runs = {r["method"]: r["seconds_per_epoch"] for r in records.load("training_cost")["runs"]}
+    epochs = round(4 * runs["PGD-10"] / runs["FGSM-RS"])
+    m = train(TrainConfig(method="fgsm_rs", eps=0.3, eps_warmup=0.3, epochs=epochs)).model
+    x, y = load_dataset("mnist", "test")
+    return {"E": [epochs], "FGSM-RS": [accuracy(m, (x, y)),
+                                       robust_accuracy(m, (x[:1000], y[:1000]), attack=strong_budget(0.3)).accuracy]}
 
 
 def collapse_epochs(answer: dict[tuple[str, int], int | None]) -> Verdict:
@@ -251,13 +262,21 @@ def broken_bound(answer: Tensor) -> Verdict:
 
 
 def tie_break(answer: list[OperatingPoint]) -> Verdict:
-    """``tradeoff-ex-ties``: operating points at which, for ``Need(eps=0.2)``, two or more tie on
-    the top robust accuracy, so that the tie-break decides."""
-    best = choose(answer, Need(eps=0.2)).point
-    if best is None:
+    """``tradeoff-ex-ties``: three or more operating points of which, for ``Need(eps=0.2)``, two or
+    more tie on the top robust accuracy (equal numbers, or overlapping intervals where the points
+    carry image counts, as the chooser decides ties) and differ in what the tie-break reads."""
+    if len(answer) < 3:
+        return False, f"the exercise asks for three operating points; you gave {len(answer)}"
+    chosen = choose(answer, Need(eps=0.2))
+    if chosen.point is None:
         return False, "no point qualifies for Need(eps=0.2): give each clean and linf@0.2 numbers"
-    top = [p for p in answer if p.val.get("linf@0.2") == best.val["linf@0.2"]]
-    return len(top) >= 2, "" if len(top) >= 2 else "only one point has the top robust accuracy: no tie to break"
+    tied = ([chosen.point] + [p for p in answer if p.name in chosen.ties] if chosen.ties else  # by intervals
+            [p for p in answer if p.val.get("linf@0.2") == chosen.point.val["linf@0.2"]])   # equal numbers
+    if len(tied) < 2:
+        return False, "only one point has the top robust accuracy: no tie to break"
+    if len({(p.train_seconds, p.val.get("clean")) for p in tied}) < 2:
+        return False, "the tied points are identical in training seconds and clean accuracy: the tie-break decides nothing"
+    return True, ""
 
 
 def _l1_projection(d: Tensor, eps: float, rounds: int = 60) -> Tensor:
@@ -530,6 +549,7 @@ def certified_curve(answer: dict[float, float]) -> Verdict:
 
 REFERENCES: dict[str, Callable[[], Table]] = {
     "attacks-ex-min-eps": reference_min_eps,
+    "train-ex-steps-vs-epochs": reference_steps_vs_epochs,
     "train-ex-trades": reference_trades,
     "tradeoff-ex-small-data": reference_small_data,
     "see-ex-first-layer-only": reference_first_layer,
