@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import tutorial_lib as tl
-from tutorial_lib import devices, generate, interpret, zoo
+from tutorial_lib import budgets, devices, generate, interpret, zoo
 from tutorial_lib.attacks import worst_case
 from tutorial_lib.budgets import strong_budget
 from tutorial_lib.evaluate import predict
@@ -56,6 +56,9 @@ def _every_entry_point(model, x, y):
         "runner_up": interpret.runner_up(model, x, y),
         "layer_output": interpret.layer_output(model, x, 3),
         "large_eps_example": generate.large_eps_example(model, x, (y + 1) % 10, eps=1.0, steps=3),
+        "inpaint": generate.inpaint(model, x, y, generate.block_mask(x), eps=1.0, steps=2),
+        "loss_surface": interpret.loss_surface(model, x[:1], y[:1], eps=0.1, grid=3)[1],
+        "noise_baseline": budgets.noise_baseline(0.1)(model, x, y),
     }
 
 

@@ -161,3 +161,17 @@ def test_inpainting_refuses_a_mask_that_is_not_zero_one_or_of_another_size(stand
         generate.inpaint(standard_model, x, y, torch.full_like(x, 0.5))
     with pytest.raises(ValueError, match="mask"):
         generate.inpaint(standard_model, x, y, torch.ones(2, 1, 14, 14))
+
+
+def test_the_agreement_grid_counts_the_model_and_each_judge_and_prints_a_line_per_model(standard_model, mnist_test):
+    from functools import partial
+    from tutorial_lib import generate
+    x, y = mnist_test[0][:10], mnist_test[1][:10]
+    targets = (y + 1) % 10
+    always_target = partial(lambda images, t: t, t=targets)      # a judge that always agrees
+    agree = generate.agreement_grid({"std": standard_model}, x, targets, {"l2": [4.0]},
+                                    judges={"MLP": standard_model, "yes": always_target}, steps=10)
+    own, mlp, yes = agree[("l2", "std", 4.0)]
+    assert own == mlp and yes == 1.0                              # the model judging itself; the yes-judge
+    assert generate.agreement_lines(agree).startswith("  l2 std")
+    assert generate.agreement_lines(agree).endswith(f"ε=4.0: {100 * own:.0f}/{100 * mlp:.0f}/100")

@@ -230,11 +230,7 @@ def test_smoothgrad_accepts_the_solutions_means_and_rejects_the_plain_gradients(
     answer = (interpret.stroke_fraction(g, xs).mean(),
               interpret.class_contrast_cosine(g, ys, interpret.runner_up(m, xs, ys), means).mean())
     assert grading.check("see-ex-smoothgrad", answer)
-    import json
-    import pathlib
-    book = pathlib.Path(__file__).resolve().parents[1] / "book" / "08_robust_features.ipynb"
-    solution = next("".join(c["source"]) for c in json.loads(book.read_text())["cells"]
-                    if "see-ex-smoothgrad" in "".join(c["source"]) and "Solution" in "".join(c["source"]))
+    solution = _solution("08_robust_features", "see-ex-smoothgrad")
     assert f"stroke fraction {float(answer[0]):.3f}" in solution and f"to {float(answer[1]):+.3f}" in solution, \
         "the worked solution states numbers its own code no longer gives"
     plain = interpret.loss_gradients(m, xs, ys)   # no averaging: the pointwise gradient
@@ -403,6 +399,17 @@ def test_alignment_vs_robustness_accepts_the_solution_and_rejects_clean_accuraci
                              {n: tl.accuracy(m, (xs[:200], ys[:200])) for n, m in models.items()})
 
 
+def _solution(chapter: str, label: str) -> str:
+    """The text of exercise ``label``'s cell (question and folded worked solution) in ``book/chapter``."""
+    import pathlib
+    book = pathlib.Path(__file__).resolve().parents[1] / "book" / f"{chapter}.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(book.read_text())["cells"]]
+    text = next(c for c in cells if f"(`{label}`)" in c)
+    start = text.index(f"(`{label}`)")
+    end = text.find("### Exercise", start + 1)
+    return text[start:end if end > 0 else None]
+
+
 def _chapter7_scores(model, seeds, x_train, y_train, eps=6.0):
     """The worked solution's ``report``, for the numbers the checks read: kNN %, diversity, nearest."""
     from tutorial_lib import generate
@@ -513,12 +520,34 @@ def test_certified_curve_accepts_the_solution_and_rejects_clean_accuracies():
 
 
 def test_the_steps_vs_epochs_solution_states_the_recorded_run():
-    import json
-    import pathlib
     ref = records.load("exercise_references")["references"]["train-ex-steps-vs-epochs"]
     assert grading.check("train-ex-steps-vs-epochs", ref["E"][0])
-    book = pathlib.Path(__file__).resolve().parents[1] / "book" / "05_adversarial_training.ipynb"
-    solution = next("".join(c["source"]) for c in json.loads(book.read_text())["cells"]
-                    if "train-ex-steps-vs-epochs" in "".join(c["source"]) and "Solution" in "".join(c["source"]))
+    solution = _solution("05_adversarial_training", "train-ex-steps-vs-epochs")
     clean, strong = ref["FGSM-RS"]
     assert f"E = {ref['E'][0]}:" in solution and f"{100 * clean:.2f}% clean and {100 * strong:.1f}%" in solution
+
+
+def _stated(text: str, before: str) -> float:
+    """The percentage a solution states right before ``before`` ("... 39.0%, converged")."""
+    import re
+    return float(re.search(r"(\d+(?:\.\d+)?)%" + re.escape(before), text).group(1))
+
+
+def test_the_convergence_and_schedule_solutions_state_what_their_code_prints():
+    """Chapter 4's eval-ex-converge and eval-ex-schedule have no check (they ask why); their worked
+    solutions' numbers are re-computed here, within one image of 100 (other machines move a few)."""
+    import tutorial_lib as tl
+    from tutorial_lib import budgets, zoo
+    x100, y100 = tl.balanced_subset(*tl.load_dataset("mnist", "test"), 100, seed=0)
+    r = budgets.reporting_accuracy(zoo.load("mnist_linf_0.1"), (x100, y100), eps=2.0, norm="l2", queries=1000,
+                                   max_queries=2000, warn=False)
+    text = _solution("04_evaluation", "eval-ex-converge")
+    assert r.converged and f"converged at {r.queries:,} queries" in text
+    assert abs(100 * r.accuracy - _stated(text, ", converged")) <= 1.0
+    assert abs(100 * r.gradient - _stated(text, " under APGD-CE + APGD-T alone")) <= 1.0
+    text = _solution("04_evaluation", "eval-ex-schedule")
+    robust_linf = zoo.load("mnist_linf_0.3")
+    for rescale, words in ((True, " of the images, AutoAttack's"), (False, ": fourteen points")):
+        square = budgets.square_attack(2.0, "l2", queries=1000, rescale=rescale)
+        acc = tl.robust_accuracy(robust_linf, (x100, y100), attack=square).accuracy
+        assert abs(100 * acc - _stated(text, words)) <= 1.0, (rescale, acc)

@@ -126,6 +126,7 @@ def test_the_reuse_summary_gives_mean_sd_and_standard_error_over_seeds():
     assert row["robust_sd"] == pytest.approx(0.2 / 2 ** 0.5)
     assert row["robust_se"] == pytest.approx(row["robust_sd"] / 2 ** 0.5)
     assert row["clean_se"] == pytest.approx(row["clean_sd"] / 2 ** 0.5) and row["clean_sd"] == pytest.approx(0.02 / 2 ** 0.5)
+    assert row["curve_clean"] == pytest.approx([0.91]) and row["curve_clean_sd"] == pytest.approx([0.02 / 2 ** 0.5])
 
 
 def test_pixel_thresholds_find_where_a_single_pixel_filter_turns_on():

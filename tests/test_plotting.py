@@ -190,8 +190,22 @@ def test_operating_points_label_only_the_named_points_and_shade_what_a_need_rule
     from tutorial_lib.tradeoff import Need
     pts = [OperatingPoint("a", 10, {"clean": 0.99, "linf@0.2": 0.90}), OperatingPoint("b", 20, {"clean": 0.97, "linf@0.2": 0.95}),
            OperatingPoint("c", 30, {"clean": 0.98, "linf@0.2": 0.50})]
-    ax = plotting.operating_points(pts, "linf@0.2", named=["a", "b"], need=Need(eps=0.2, min_clean=0.98, min_robust=0.6)).axes[0]
+    need = Need(eps=0.2, min_clean=0.98, min_robust=0.6, max_train_seconds=25)
+    ax = plotting.operating_points(pts, "linf@0.2", named=["a", "b"], need=need).axes[0]
     assert sorted(t.get_text() for t in ax.texts) == ["a", "b"]
     assert ax.get_xlabel() == "robust accuracy at ℓ∞ ε = 0.2 (%)"
-    assert len(ax.patches) >= 2 and "the need's floors" in ax.get_legend_handles_labels()[1]
+    labels = ax.get_legend_handles_labels()[1]
+    assert len(ax.patches) >= 2 and "the need's floors" in labels and "ruled out: training time" in labels
     ax.figure.clf()
+    below = plotting.operating_points(pts, "linf@0.2", need=Need(eps=0.2, min_clean=0.5)).axes[0]
+    assert "the need's floors" not in below.get_legend_handles_labels()[1]   # a floor outside the plot
+    below.figure.clf()
+
+
+def test_operating_table_writes_each_number_in_its_cell_and_stars_a_flagged_one():
+    pts = _flagged_and_clean_points()
+    fig = plotting.operating_table(pts, ["clean", "linf@0.1"])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == 2 * len(pts) and any(t.endswith("*") for t in texts)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["clean", "ℓ∞ ε = 0.1"]
+    fig.clf()

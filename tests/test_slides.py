@@ -54,11 +54,29 @@ def test_equations_are_rewritten_for_mathtext_or_left_off():
 
 
 def test_a_deck_is_written_as_a_pdf_with_one_page_per_slide(tmp_path):
-    deck = slides.deck(_chapter(_png()))
+    chapter = _chapter(_png())
+    chapter["cells"].insert(3, {"cell_type": "markdown", "source": "The line rises."})
+    deck = slides.deck(chapter)
     path = slides.write_deck(deck, tmp_path / "decks" / "01.pdf")
     pages = re.findall(rb"/Type\s*/Page\b", path.read_bytes())
     assert path.read_bytes().startswith(b"%PDF") and len(pages) == len(deck)
-    assert list(path.parent.iterdir()) == [path]                      # no temporary file left
+    notes = path.with_suffix(".notes.txt")
+    assert sorted(path.parent.iterdir()) == sorted([path, notes])     # no temporary file left
+    assert notes.read_text().startswith("**3. Attacks** — The line rises.")
+
+
+def test_a_figure_slides_note_is_what_the_chapter_says_next():
+    chapter = _chapter(_png())
+    chapter["cells"].insert(3, {"cell_type": "markdown", "source": "The line rises. It is [linear](https://x.org), see `f`. Third."})
+    deck = slides.deck(chapter)
+    assert deck[2].notes == "The line rises. It is linear, see `f`."
+    assert all(not s.notes for s in deck if s.image is None)
+
+
+@pytest.mark.parametrize("chapter", sorted((REPO / "book").glob("[0-9]*.ipynb")), ids=lambda p: p.stem)
+def test_every_figure_slide_of_the_book_has_a_speaker_note(chapter):
+    missing = [s.title for s in slides.deck(json.loads(chapter.read_text())) if s.image is not None and not s.notes]
+    assert not missing, f"{chapter.stem}: figure slides without a note: {missing}"
 
 
 def test_the_instructor_guide_links_a_deck_for_every_chapter():

@@ -149,7 +149,8 @@ def transfer_attack(source: nn.Module, attack: Attack) -> Attack:
 
 def noise_baseline(eps: float, norm: str = "linf", *, seed: int = 0) -> Attack:
     """Random noise of the attack's full size (ℓ∞: every pixel ±``eps``; ℓ2: a random direction of
-    length ``eps``), clipped to [0, 1]: Carlini et al.'s baseline, which an attack should beat by far."""
+    length ``eps``), then clipped to [0, 1] — which shortens it where pixels sit at 0 or 1, as most of
+    MNIST's do: Carlini et al.'s baseline, which an attack should beat by far."""
     def noise(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
         check_attack_inputs(model, x, y, eps=eps, norm=norm)
         g = torch.Generator().manual_seed(seed)

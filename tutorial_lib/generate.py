@@ -2,6 +2,7 @@
 generation from seeds. Every image here comes out of the library's one ``pgd`` loop."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -9,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from tutorial_lib.attacks import PGD_TRAVEL, pgd, step_size
-from tutorial_lib.evaluate import accuracy
+from tutorial_lib.evaluate import accuracy, predict
 from tutorial_lib.stats import mean_se
 
 
@@ -79,6 +80,39 @@ def generate(model: nn.Module, seeds: Tensor, classes: Tensor, *, eps: float = 6
 def target_agreement(judge: nn.Module, images: Tensor, targets: Tensor) -> float:
     """The fraction of images an independent classifier labels as their intended class."""
     return accuracy(judge, (images, targets))
+
+
+Judge = nn.Module | Callable[[Tensor], Tensor]
+"""A judge of images: a classifier, or any function from images to labels (a nearest-neighbour vote)."""
+
+
+def judged_labels(judge: Judge, images: Tensor) -> Tensor:
+    """The labels a judge gives ``images``."""
+    return predict(judge, images) if isinstance(judge, nn.Module) else judge(images)
+
+
+def agreement_grid(models: Mapping[str, nn.Module], x: Tensor, targets: Tensor,
+                   grids: Mapping[str, Sequence[float]], *, judges: Mapping[str, Judge],
+                   steps: int = 100) -> dict[tuple[str, str, float], tuple[float, ...]]:
+    """Figure 3 over budgets: per (norm, model, ε), the share of the large-ε targeted examples
+    (from ``x`` toward ``targets``) that the model itself and then each judge call the target."""
+    out = {}
+    for norm, grid in grids.items():
+        for name, m in models.items():
+            for eps in grid:
+                x_big = large_eps_example(m, x, targets, eps=eps, norm=norm, steps=steps)
+                out[(norm, name, eps)] = (target_agreement(m, x_big, targets),
+                                          *(float((judged_labels(j, x_big) == targets).float().mean())
+                                            for j in judges.values()))
+    return out
+
+
+def agreement_lines(agree: Mapping[tuple[str, str, float], tuple[float, ...]]) -> str:
+    """``agreement_grid`` as text: a line per norm and model, each ε's shares in % joined by "/"."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for (norm, name, eps), shares in agree.items():
+        rows.setdefault((norm, name), []).append(f"ε={eps}: " + "/".join(f"{100 * v:.0f}" for v in shares))
+    return "\n".join(f"{norm:>4} {name:<17} " + "  ".join(cells) for (norm, name), cells in rows.items())
 
 
 def mean_pairwise_distance(images: Tensor) -> float:
@@ -211,7 +245,8 @@ class Inpainter(nn.Module):
         self.model, self.known, self.mask = model, known, mask
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.model(self.known * (1 - self.mask) + z * self.mask)
+        known, mask = self.known.to(z), self.mask.to(z)   # z arrives on the model's device
+        return self.model(known * (1 - mask) + z * mask)
 
 
 def block_mask(x: Tensor, *, rows: slice = slice(10, 18), cols: slice = slice(0, 28)) -> Tensor:
@@ -229,7 +264,7 @@ def inpaint(model: nn.Module, x: Tensor, y: Tensor, mask: Tensor, *, eps: float 
         raise ValueError("the mask must be 0/1 and the images' height and width")
     corrupted = x * (1 - mask) + fill * mask
     z = large_eps_example(Inpainter(model, corrupted, mask), corrupted, y, eps=eps, norm="l2", steps=steps)
-    return corrupted * (1 - mask) + z * mask
+    return corrupted * (1 - mask) + z.to(corrupted) * mask
 
 
 def masked_distance(images: Tensor, x: Tensor, mask: Tensor) -> Tensor:

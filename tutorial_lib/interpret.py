@@ -142,20 +142,23 @@ def activation_change(model: nn.Sequential, x: Tensor, *, eps: float, upto: int 
 
 def loss_surface(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, grid: int = 21,
                  seed: int = 0) -> tuple[Tensor, Tensor]:
-    """The loss around one image on a plane through the ℓ∞ ball (Kolter & Madry's picture): ``x + δ``
-    with ``δ = a·g + b·r`` clipped to the ball and the image to [0, 1], ``g`` the sign of the loss
+    """The loss around one image on a slice of the ℓ∞ ball (Kolter & Madry's picture): ``x + δ`` with
+    ``δ = a·g + b·r`` clipped to the ball (a plane near the image, folded onto the ball's faces where
+    ``|a| + |b| > eps``) and the image to [0, 1], ``g`` the sign of the loss
     gradient (FGSM's direction) and ``r`` a random ±1 direction, for ``a, b`` on a ``grid`` × ``grid``
     lattice of [-eps, eps]. Returns the offsets and the losses, ``[grid, grid]`` (rows: ``a``)."""
     if x.shape[0] != 1 or y.shape != (1,):
         raise ValueError(f"loss_surface takes one image and its label, got {tuple(x.shape)} and {tuple(y.shape)}")
     check_attack_inputs(model, x, y, eps=eps, norm="linf")
+    home = x.device
+    x, y = to_model_device(model, x, y)
     with eval_mode(model):
         grad, _ = input_gradient(model, x, y)
         r = (torch.randint(0, 2, x.shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1).to(x)
-        offsets = torch.linspace(-eps, eps, grid)
+        offsets = torch.linspace(-eps, eps, grid, dtype=x.dtype, device=x.device)
         a, b = torch.meshgrid(offsets, offsets, indexing="ij")
         delta = (a.reshape(-1, 1, 1, 1) * grad.sign() + b.reshape(-1, 1, 1, 1) * r).clamp(-eps, eps)
         points = (x + delta).clamp(0, 1)
         with torch.no_grad():
             loss = cross_entropy(model(points), y.expand(len(points)))
-    return offsets, loss.reshape(grid, grid)
+    return offsets.to(home), loss.reshape(grid, grid).to(home)

@@ -344,17 +344,21 @@ def _label_points(ax: Axes, labels: Sequence[tuple[str, float, float]]) -> None:
         placed.append((x, y + dy))
 
 
-def _shade_need(ax: Axes, need: Need) -> None:
-    """A need's clean and robust floors as dotted lines, the side each rules out shaded grey."""
+def _shade_need(ax: Axes, need: Need, slow: Sequence[tuple[float, float]] = ()) -> None:
+    """A need's clean and robust floors as dotted lines, the side each rules out shaded grey, and
+    the points (robust, clean) its training-time limit rules out drawn hollow."""
+    if slow:
+        ax.scatter(*zip(*slow), s=90, facecolors="white", edgecolors="grey", lw=1.2, label="ruled out: training time")
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    if need.min_clean > 0:
+    label = "the need's floors"
+    if y0 < 100 * need.min_clean < y1:   # a floor below the points' range rules nothing out here
         ax.axhspan(y0, 100 * need.min_clean, color="grey", alpha=0.12, lw=0)
-        ax.axhline(100 * need.min_clean, color="grey", lw=1, ls=":", label="the need's floors")
-    if need.min_robust > 0:
+        ax.axhline(100 * need.min_clean, color="grey", lw=1, ls=":", label=label)
+        label = None
+    if x0 < 100 * need.min_robust < x1:
         ax.axvspan(x0, 100 * need.min_robust, color="grey", alpha=0.12, lw=0)
-        ax.axvline(100 * need.min_robust, color="grey", lw=1, ls=":",
-                   label=None if need.min_clean > 0 else "the need's floors")
+        ax.axvline(100 * need.min_robust, color="grey", lw=1, ls=":", label=label)
     ax.set_xlim(x0, x1), ax.set_ylim(y0, y1)
 
 
@@ -365,7 +369,8 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
     (marker area ∝ training time), with each robust number's 95% interval as a grey bar when the
     points carry image counts; the Pareto front joined by a line, flagged points crossed, the chosen
     point ringed. ``named``: the points to label (default all; labels that would collide are
-    stacked downwards). ``need``: its clean and robust floors drawn, the side they rule out shaded."""
+    stacked downwards). ``need``: its clean and robust floors drawn (where they fall inside the plot),
+    the side they rule out shaded, and the points its training-time limit rules out hollow."""
     ax = _axes(ax, (6, 4))
     robust = [100 * p.val[key] for p in points]
     clean = [100 * p.val["clean"] for p in points]
@@ -388,7 +393,7 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
             ax.scatter([r], [c], s=300, facecolors="none", edgecolors="tab:red", lw=2,
                        label=f"chosen: {chosen}")
     if need is not None:
-        _shade_need(ax, need)
+        _shade_need(ax, need, [(r, c) for p, c, r in zip(points, clean, robust) if p.train_seconds > need.max_train_seconds])
     ax.set_xlabel(xlabel or f"robust accuracy at {threat_words(key)} (%)"), ax.set_ylabel("clean accuracy (%)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="lower left")
@@ -430,11 +435,32 @@ def loss_surfaces(surfaces: Mapping[str, tuple[Tensor, Tensor]], *, eps: float) 
     for i, (name, (offsets, loss)) in enumerate(surfaces.items(), 1):
         ax = fig.add_subplot(1, len(surfaces), i, projection="3d")
         a, b = (t.numpy() for t in torch.meshgrid(offsets, offsets, indexing="ij"))
-        ax.plot_surface(a, b, loss.numpy(), cmap="viridis", linewidth=0, antialiased=True)
-        ax.set_xlabel("gradient sign ×", fontsize=8), ax.set_ylabel("random ±1 ×", fontsize=8)
+        ax.plot_surface(a, b, loss.numpy(), cmap="viridis", vmin=0, vmax=top, linewidth=0, antialiased=True)
+        ax.set_xlabel("step along sign(gradient)", fontsize=8), ax.set_ylabel("step along random ±1", fontsize=8)
         ax.set_zlabel("loss", fontsize=8), ax.set_zlim(0, top)
         ax.set_title(f"{name}\nloss {float(loss.min()):.2f} to {float(loss.max()):.2f} in the ε = {eps:g} ball", fontsize=9)
         ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig
 
+
+
+def operating_table(points: Sequence[OperatingPoint], keys: Sequence[str], *, split: str = "val") -> Figure:
+    """The operating points' numbers as a heat map, a row per point and a column per number (clean,
+    then each threat in ℓ∞/ℓ2 words), each value written in its cell; a flagged number is starred."""
+    use_style()
+    values = [[100 * p.val[k] if split == "val" else 100 * p.test[k] for k in keys] for p in points]
+    fig, ax = plt.subplots(figsize=(1.05 * len(keys) + 2.6, 0.32 * len(points) + 1.2))
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=100, aspect="auto")
+    for i, p in enumerate(points):
+        for j, k in enumerate(keys):
+            v = values[i][j]
+            ax.text(j, i, f"{v:.1f}" + ("*" if p.flagged(k, split) else ""), ha="center", va="center",
+                    fontsize=7, color="white" if v > 60 else "black")
+    ax.set_xticks(range(len(keys)), ["clean" if k == "clean" else threat_words(k) for k in keys], fontsize=8)
+    ax.set_yticks(range(len(points)), [p.name for p in points], fontsize=8)
+    ax.tick_params(length=0), ax.grid(False)
+    ax.set_title("accuracy (%), " + ("validation" if split == "val" else "test") + " split; * flagged for masking",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig

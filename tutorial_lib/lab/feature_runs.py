@@ -26,7 +26,8 @@ def reuse_run(dataset: str, start: str | TrainConfig, *, train_size: int | None,
 
 def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean, SD and standard error over seeds of each (dataset, train_size, start): final clean and
-    robust accuracy, training seconds, and the mean per-epoch curve of clean accuracy against seconds."""
+    robust accuracy, training seconds, and the per-epoch curve of clean accuracy (mean and SD over
+    seeds) with its mean seconds."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         groups.setdefault((r["dataset"], r["train_size"], r["start"]), []).append(r)
@@ -34,8 +35,10 @@ def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (dataset, size, start), rs in groups.items():
         final = torch.tensor([[r["history"][-1][k] for k in ("clean", "robust", "train_seconds")]
                               for r in rs], dtype=torch.float64)
-        curve = torch.tensor([[[row["train_seconds"], row["clean"]] for row in r["history"]]
-                              for r in rs], dtype=torch.float64).mean(0)
+        per_seed = torch.tensor([[[row["train_seconds"], row["clean"]] for row in r["history"]]
+                                 for r in rs], dtype=torch.float64)
+        curve = per_seed.mean(0)
+        curve_sd = per_seed[:, :, 1].std(0) if len(rs) > 1 else torch.zeros(len(curve), dtype=torch.float64)
         sd = final.std(0) if len(rs) > 1 else torch.zeros(3, dtype=torch.float64)
         rows.append({"dataset": dataset, "train_size": size, "start": start, "seeds": len(rs),
                      "clean": float(final[:, 0].mean()), "clean_sd": float(sd[0]),
@@ -43,5 +46,6 @@ def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "robust": float(final[:, 1].mean()), "robust_sd": float(sd[1]),
                      "robust_se": float(sd[1]) / len(rs) ** 0.5,
                      "seconds": float(final[:, 2].mean()), "trainable": rs[0]["trainable_parameters"],
-                     "curve_seconds": curve[:, 0].tolist(), "curve_clean": curve[:, 1].tolist()})
+                     "curve_seconds": curve[:, 0].tolist(), "curve_clean": curve[:, 1].tolist(),
+                     "curve_clean_sd": curve_sd.tolist()})
     return rows

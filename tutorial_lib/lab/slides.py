@@ -36,6 +36,7 @@ class Slide:
     lines: list[str] = field(default_factory=list)
     equations: list[str] = field(default_factory=list)
     image: bytes | None = None
+    notes: str = ""            # for the speaker: what the chapter says right after this figure
 
 
 def _text(cell: dict[str, Any]) -> str:
@@ -57,13 +58,28 @@ def _outputs(cell: dict[str, Any]) -> tuple[list[bytes], list[str]]:
     return images, claims
 
 
+def speaker_note(markdown: str, sentences: int = 2) -> str:
+    """The first ``sentences`` sentences of a markdown cell's prose (no headings, code, maths or
+    links' addresses): what the chapter says about the figure just above it."""
+    text = re.sub(r"```.*?```|\$\$.*?\$\$", " ", markdown, flags=re.S)
+    text = " ".join(line for line in text.splitlines() if line.strip() and not line.lstrip().startswith(("#", "|", "<")))
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z(*])", " ".join(text.split()))
+    return " ".join(parts[:sentences]).strip()
+
+
 def deck(notebook: dict[str, Any]) -> list[Slide]:
     """A chapter's slides: a title slide listing its sections; per section a slide of its display
-    equations, one per figure, and one of its checked claims. Exercises and solutions are left out."""
-    title, sections, current = "", [], None
+    equations, one per figure (its speaker note: the chapter's next sentences), and one of its
+    checked claims. Exercises and solutions are left out."""
+    title, sections, current, waiting = "", [], None, []
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             text = SOLUTION.sub("", _text(cell))
+            note = speaker_note(text)
+            for figure in waiting if note else []:
+                figure[1] = note
+            waiting = waiting if not note else []
             for line in text.splitlines():
                 if line.startswith("# ") and not title:
                     title = line[2:].strip()
@@ -74,14 +90,16 @@ def deck(notebook: dict[str, Any]) -> list[Slide]:
                 current["equations"] += [e.strip() for e in re.findall(r"\$\$(.+?)\$\$", text, re.S)]
         elif current is not None:
             images, claims = _outputs(cell)
-            current["images"] += images
+            figures = [[png, ""] for png in images]
+            current["images"] += figures
+            waiting += figures
             current["claims"] += claims
     sections = [s for s in sections if not s["heading"].lower().startswith(("exercises", "summary", "quick check"))]
     slides = [Slide(title, lines=[s["heading"] for s in sections])]
     for s in sections:
         if s["equations"]:
             slides.append(Slide(s["heading"], equations=s["equations"]))
-        slides += [Slide(s["heading"], image=png) for png in s["images"]]
+        slides += [Slide(s["heading"], image=png, notes=note) for png, note in s["images"]]
         if s["claims"]:
             slides.append(Slide(f"{s['heading']}: checked claims", lines=s["claims"]))
     return slides
@@ -119,12 +137,22 @@ def page(slide: Slide) -> Figure:
     return fig
 
 
+def notes_page(slides: list[Slide]) -> str:
+    """The deck's speaker notes as text, one entry per slide that has one (by page number)."""
+    return "\n\n".join(f"**{k}. {s.title}** — {s.notes}" for k, s in enumerate(slides, 1) if s.notes) + "\n"
+
+
 def write_deck(slides: list[Slide], path: Path) -> Path:
-    """Write ``slides`` as a PDF, atomically (a crash leaves no half-written deck)."""
+    """Write ``slides`` as a PDF and their speaker notes beside it (``NAME.notes.txt``: a PDF drawn
+    by matplotlib carries none), atomically (a crash leaves no half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".pdf.tmp")
     with PdfPages(tmp) as pdf:
         for slide in slides:
             pdf.savefig(page(slide))
     tmp.replace(path)
+    notes = path.with_suffix(".notes.txt")
+    tmp_notes = notes.with_suffix(".txt.tmp")
+    tmp_notes.write_text(notes_page(slides))
+    tmp_notes.replace(notes)
     return path
