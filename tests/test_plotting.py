@@ -197,8 +197,10 @@ def test_operating_points_label_only_the_named_points_and_shade_what_a_need_rule
     labels = ax.get_legend_handles_labels()[1]
     assert len(ax.patches) >= 2 and "the need's floors" in labels and "ruled out: training time" in labels
     ax.figure.clf()
+    pts.append(OperatingPoint("z", 5, {"clean": 0.99, "linf@0.2": 0.0}))   # robust 0: the axis reaches below 0
     below = plotting.operating_points(pts, "linf@0.2", need=Need(eps=0.2, min_clean=0.5)).axes[0]
     assert "the need's floors" not in below.get_legend_handles_labels()[1]   # a floor outside the plot
+    assert not below.lines or all(len(set(line.get_xdata())) > 1 for line in below.lines)  # no robust floor at 0
     below.figure.clf()
 
 

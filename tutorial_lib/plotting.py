@@ -352,11 +352,11 @@ def _shade_need(ax: Axes, need: Need, slow: Sequence[tuple[float, float]] = ()) 
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     label = "the need's floors"
-    if y0 < 100 * need.min_clean < y1:   # a floor below the points' range rules nothing out here
+    if need.min_clean > 0 and y0 < 100 * need.min_clean < y1:   # a floor outside the plot rules out nothing shown
         ax.axhspan(y0, 100 * need.min_clean, color="grey", alpha=0.12, lw=0)
         ax.axhline(100 * need.min_clean, color="grey", lw=1, ls=":", label=label)
         label = None
-    if x0 < 100 * need.min_robust < x1:
+    if need.min_robust > 0 and x0 < 100 * need.min_robust < x1:
         ax.axvspan(x0, 100 * need.min_robust, color="grey", alpha=0.12, lw=0)
         ax.axvline(100 * need.min_robust, color="grey", lw=1, ls=":", label=label)
     ax.set_xlim(x0, x1), ax.set_ylim(y0, y1)
