@@ -134,3 +134,23 @@ def test_notebooks_define_no_function_or_lambda_but_widget_callbacks(nb):
         assert not [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)], f"{nb.name}: a lambda in\n{src}"
         for f in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
             assert f"interact({f.name}," in src, f"{nb.name}: {f.name} is logic; move it into the library"
+
+
+def test_no_documented_docstring_holds_an_rst_substitution():
+    """The API page renders the library's docstrings as reStructuredText, where ``|word|`` is a
+    substitution: undefined, it fails the book build (-W) after every test has passed."""
+    import importlib
+    import inspect
+    api = (REPO / "book" / "api.md").read_text()
+    pattern = re.compile(r"(?<![|\w])\|[A-Za-z_][^|\s]*\|(?![|\w])")
+    found = []
+    for name in re.findall(r"automodule:: (tutorial_lib[\w.]*)", api):
+        module = importlib.import_module(name)
+        for attr, obj in vars(module).items():
+            if attr.startswith("_") or getattr(obj, "__module__", None) != name:
+                continue
+            members = [obj] + [m for m in vars(obj).values() if callable(m)] if inspect.isclass(obj) else [obj]
+            for member in members:
+                doc = re.sub(r"``.*?``", "", inspect.getdoc(member) or "", flags=re.S)
+                found += [f"{name}.{attr}: {m}" for m in pattern.findall(doc)]
+    assert not found, f"write these as ``|x|`` (a literal): {found}"

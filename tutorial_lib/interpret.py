@@ -104,7 +104,7 @@ def pixel_thresholds(model: nn.Sequential, *, dominant: float = 0.5, empty: floa
                      ) -> dict[int, tuple[float, int]]:
     """Where each single-pixel first-layer filter turns on: ``{filter: (brightness, sign)}``.
 
-    A filter is single-pixel when one weight holds over ``dominant`` of its total |weight| (filters
+    A filter is single-pixel when one weight holds over ``dominant`` of its total ``|weight|`` (filters
     whose total is under ``empty`` of the largest filter's are left out: nearly empty, they pass on
     almost nothing). With the rest of its window black (MNIST's background, away from the border),
     its ReLU turns on once that pixel is brighter than ``brightness`` (sign +1) or darker (sign -1);
