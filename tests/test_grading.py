@@ -231,8 +231,11 @@ def test_smoothgrad_accepts_the_solutions_means_and_rejects_the_plain_gradients(
               interpret.class_contrast_cosine(g, ys, interpret.runner_up(m, xs, ys), means).mean())
     assert grading.check("see-ex-smoothgrad", answer)
     solution = _solution("08_robust_features", "see-ex-smoothgrad")
-    assert f"stroke fraction {float(answer[0]):.3f}" in solution and f"to {float(answer[1]):+.3f}" in solution, \
-        "the worked solution states numbers its own code no longer gives"
+    import re
+    stroke = float(re.search(r"stroke fraction (\d\.\d+) against", solution).group(1))
+    cosine = float(re.search(r"cosine from \+0\.240 to ([+-]\d\.\d+)", solution).group(1))
+    assert abs(stroke - float(answer[0])) <= 0.002 and abs(cosine - float(answer[1])) <= 0.002, \
+        "the worked solution states numbers its own code no longer gives (within another CPU's last digit)"
     plain = interpret.loss_gradients(m, xs, ys)   # no averaging: the pointwise gradient
     wrong = (interpret.stroke_fraction(plain, xs).mean(),
              interpret.class_contrast_cosine(plain, ys, interpret.runner_up(m, xs, ys), means).mean())
