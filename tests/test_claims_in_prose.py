@@ -47,7 +47,7 @@ EXCLUDED = {
 
 REFERENCE = re.compile(r"(?i)(?:(?:§|\b(?:chapters?|figures?|fig\.|theorems?|lemmas?|sections?|exercises?|tables?|"
                        r"appendix|equations?|eq\.|weeks?|parts?|cases?|steps?|rows?|items?|questions?|"
-                       r"deck|page))\s*(?:\d+(?:\.\d+)?\s*(?:,|–|-|and|or|to)\s*)*)$")
+                       r"deck|page))\s*\[?(?:\d+(?:\.\d+)?\]?\s*(?:,|–|-|and|or|to)\s*\[?)*)$")
 TERM = re.compile(r"\s?%\s*(?:confidence|level|(?:t\s|Wilson\s)?intervals?\b)")
 HEADING = re.compile(r"^#{1,6} .*$", re.M)
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
@@ -314,14 +314,17 @@ def stated_numbers(page: Path, only: int | None = None):
     "percent" or "")
     for each number the prose of ``page`` states and the checks read, in reading order (only cell
     ``only``, if given)."""
-    cells = cells_of(page)
+    cells, section = cells_of(page), "page"
     for i, para, sources in quotable(page):
+        heading = SECTION.search(para)
+        section = heading.group(1).strip() if heading else section
         if only is not None and i != only:
             continue
+        key = section if page.suffix == ".md" else cells[i].get("id", str(i))   # a markdown page: by section
         text = LINK_TARGET.sub("]", uncited(HEADING.sub("", para)))
         for m in STATED.finditer(text):
             if left_out_kind(text, m) is None:
-                yield (i, cells[i].get("id", str(i)), m.group(), text[max(0, m.start() - 60):m.end() + 20], sources,
+                yield (i, key, m.group(), text[max(0, m.start() - 60):m.end() + 20], sources,
                        "points" if POINTS.match(text[m.end():]) else "percent" if PERCENT_AFTER.match(text[m.end():])
                        else "")
 
@@ -364,8 +367,8 @@ def unsupported_numbers(page: Path, only: int | None = None) -> list[str]:
 
 
 BINDINGS = REPO / "tests" / "prose_sources.json"
-"""Which printed number each stated number quotes: page → cell id → [source key, line, position of the
-number on the line] for each stated number of the cell in reading order. Written by ``python
+"""Which printed number each stated number quotes: page → cell id (on a markdown page, section title)
+→ [source key, line, position of the number on the line] for each stated number there, in reading order. Written by ``python
 benchmarks/prose_mutants.py --bind`` (the nearest source that supports it, as a reader would look
 back for it; a binding corrected by hand is kept while it holds); review its diff."""
 
@@ -441,10 +444,11 @@ def test_a_stated_number_is_read_as_prose_states_it():
 
 
 def test_references_list_markers_years_maths_and_terms_are_left_out():
-    text = "In chapter 4 and Figures 7 and 1:\n2. measured in 2019 at $\\varepsilon = 2\\eta$, a 95% interval, 41 images"
+    text = ("In chapter 4 and Figures 7 and 1:\n2. measured in 2019 at $\\varepsilon = 2\\eta$, a 95% interval, "
+            "41 images; slides of chapter [1], [2]")
     assert [(m.group(), left_out_kind(text, m)) for m in STATED.finditer(text)] == [
         ("4", "reference"), ("7", "reference"), ("1", "reference"), ("2", "list marker"), ("2019", "year"),
-        ("2", "inline maths"), ("95", "term"), ("41", None)]
+        ("2", "inline maths"), ("95", "term"), ("41", None), ("1", "reference"), ("2", "reference")]
 
 
 def _page(tmp_path: Path, *cells: tuple[str, str, str]) -> Path:

@@ -538,7 +538,9 @@ def _stated(text: str, before: str) -> float:
 
 def test_the_convergence_and_schedule_solutions_state_what_their_code_prints():
     """Chapter 4's eval-ex-converge and eval-ex-schedule have no check (they ask why); their worked
-    solutions' numbers are re-computed here, within one image of 100 (other machines move a few)."""
+    solutions' numbers are re-computed here: the reporting budget within one image of 100, Square Attack
+    alone within four (its random search moves by three images of 100 between an AMD EPYC, where the
+    solution was run, and an Intel Xeon)."""
     import tutorial_lib as tl
     from tutorial_lib import budgets, zoo
     x100, y100 = tl.balanced_subset(*tl.load_dataset("mnist", "test"), 100, seed=0)
@@ -553,4 +555,4 @@ def test_the_convergence_and_schedule_solutions_state_what_their_code_prints():
     for rescale, words in ((True, " of the images, AutoAttack's"), (False, ": fourteen points")):
         square = budgets.square_attack(2.0, "l2", queries=1000, rescale=rescale)
         acc = tl.robust_accuracy(robust_linf, (x100, y100), attack=square).accuracy
-        assert abs(100 * acc - _stated(text, words)) <= 1.0, (rescale, acc)
+        assert abs(100 * acc - _stated(text, words)) <= 4.0, (rescale, acc)
