@@ -81,7 +81,7 @@ def test_import_reader_names_modules_of_both_layers():
 CORE_LAYERS = ["devices", "stats", "data", "models", "checkpoint", "attacks", "evaluate", "certify", "budgets", "zoo",
                "train", "toy", "interpret", "generate", "tradeoff", "plotting", "claims", "listing"]
 LAB_LAYERS = ["lab.records", "lab.recipes", "lab.cards", "lab.training_runs", "lab.certified_runs", "lab.tradeoff_runs", "lab.feature_runs",
-              "lab.edition", "lab.slides", "lab.grading", "lab.quiz", "lab.course", "lab.cli"]
+              "lab.edition", "lab.slides", "lab.gradebook", "lab.grading", "lab.quiz", "lab.course", "lab.cli"]
 LAYERS = CORE_LAYERS + LAB_LAYERS
 """The README's *Library layout* tables, top to bottom: a module imports only modules above it."""
 

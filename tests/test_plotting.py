@@ -3,6 +3,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
 from tutorial_lib import plotting  # noqa: E402
 from tutorial_lib.tradeoff import OperatingPoint  # noqa: E402
 
@@ -211,3 +214,17 @@ def test_operating_table_writes_each_number_in_its_cell_and_stars_a_flagged_one(
     assert len(texts) == 2 * len(pts) and any(t.endswith("*") for t in texts)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["clean", "ℓ∞ ε = 0.1"]
     fig.clf()
+
+
+def test_grouped_bars_draw_one_bar_per_series_and_group_with_its_error_and_reject_a_short_series():
+    fig = plotting.grouped_bars(["scratch", "frozen"], {"clean": [90.0, 95.0], "robust": [40.0, 80.0]},
+                                errors={"clean": [1.0, 2.0], "robust": [3.0, 4.0]}, xlabel="%")
+    ax = fig.axes[0]
+    widths = sorted(round(p.get_width(), 1) for p in ax.patches)
+    assert widths == [40.0, 80.0, 90.0, 95.0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["scratch", "frozen"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["clean", "robust"]
+    assert len(ax.containers) == 4  # two bar containers and two error-bar containers
+    with pytest.raises(ValueError, match="has 1 values for 2 groups"):
+        plotting.grouped_bars(["a", "b"], {"clean": [1.0]}, xlabel="%")
+    plt.close("all")

@@ -22,7 +22,7 @@ FRONT = [_p("std", 0.99, 0.00, 10), _p("a", 0.985, 0.80, 100), _p("b", 0.98, 0.9
 
 def test_chooser_maximises_under_constraints():
     c = tr.choose(FRONT, tr.Need(min_clean=0.98))
-    assert c.point.name == "b" and "highest linf@0.3" in c.why and "2 ruled out" in c.why
+    assert c.point.name == "b" and "highest at ℓ∞ ε = 0.3" in c.why and "2 ruled out" in c.why
     assert tr.choose(FRONT, tr.Need()).point.name == "c"
     assert tr.choose(FRONT, tr.Need(max_train_seconds=150)).point.name == "a"
     assert tr.choose(FRONT, tr.Need(min_robust=0.85, maximise="clean")).point.name == "b"
@@ -31,7 +31,7 @@ def test_chooser_maximises_under_constraints():
 def test_infeasible_need_names_the_binding_constraint():
     c = tr.choose(FRONT, tr.Need(min_clean=0.985, min_robust=0.9))
     assert c.point is None and "no operating point" in c.why
-    assert set(c.binding) == {"clean >= 98.50%", "robust at linf@0.3 >= 90.00%"}
+    assert set(c.binding) == {"clean >= 98.50%", "robust at ℓ∞ ε = 0.3 >= 90.00%"}
     c2 = tr.choose(FRONT, tr.Need(min_clean=0.995))
     assert c2.point is None and c2.binding == ("clean >= 99.50%",)
 
@@ -45,7 +45,7 @@ def test_a_point_flagged_for_masking_at_the_needs_threat_is_refused():
     c = tr.choose(pts, tr.Need(norm="l2", eps=2.0))
     assert c.point.name == "honest" and "1 of them for a masking flag" in c.why
     alone = tr.choose([masked], tr.Need(norm="l2", eps=2.0))
-    assert alone.point is None and "no masking flag at l2@2" in alone.why
+    assert alone.point is None and "no masking flag at ℓ2 ε = 2" in alone.why
 
 
 def test_the_chooser_refuses_unconverged_numbers_and_keeps_a_flag_beside_a_converged_one():
@@ -57,7 +57,7 @@ def test_the_chooser_refuses_unconverged_numbers_and_keeps_a_flag_beside_a_conve
     c = tr.choose([bound, flagged, plain], tr.Need(norm="l2", eps=2.0))
     assert c.point.name == "flagged"                      # converged: the flag is a warning
     alone = tr.choose([bound], tr.Need(norm="l2", eps=2.0))
-    assert alone.point is None and "converged at l2@2" in alone.why   # an upper bound is refused
+    assert alone.point is None and "converged at ℓ2 ε = 2" in alone.why   # an upper bound is refused
 
 
 def test_ties_go_to_the_cheaper_point_then_the_higher_other_accuracy():
@@ -252,3 +252,11 @@ def test_differences_from_standard_training_come_with_t_intervals():
     assert lo < 4.0 < hi and hi - 4.0 == pytest.approx(4.0 - lo)   # symmetric, from the pooled SD (4 df)
     line = tr.difference_lines("MNIST", diffs)
     assert line.startswith("MNIST ℓ∞ ε = 0.1 minus standard training: 600: +4.00 [")
+
+
+def test_display_names_read_recorded_points_in_words_and_leave_other_names_alone():
+    from tutorial_lib.tradeoff import display_name, threat_words
+    assert [display_name(n) for n in ("mnist_standard", "mnist_linf_0.3", "mnist_l2_2.0", "half_natural_linf_0.1",
+                                      "trades_beta6_linf_0.3", "slow")] == [
+        "standard", "PGD ℓ∞ 0.3", "PGD ℓ2 2", "half-natural ℓ∞ 0.1", "TRADES β = 6 ℓ∞ 0.3", "slow"]
+    assert threat_words("l2@2") == "ℓ2 ε = 2"

@@ -134,10 +134,15 @@ def audit_table(audits: dict[str, dict[str, tuple[float, float]]], *, title: str
     for k in rows:
         lines.append(f"{k:<{width}}" + "".join(f"{a[k][0]:>9.1f}% ({a[k][1]:>4.0f} g)" for a in audits.values()))
     if n is not None:
-        half = {share: 50 * (hi - lo) for share in (0.5, 0.95) for lo, hi in [wilson_interval(round(share * n), n)]}
-        lines.append(f"(on {n:,} images a 95% interval is about ±{half[0.5]:.1f} points near 50%, "
-                     f"±{half[0.95]:.1f} near 95%)")
+        lines.append(interval_note(n))
     return "\n".join(lines)
+
+
+def interval_note(n: int) -> str:
+    """How wide a 95% (Wilson) interval is for an accuracy measured on ``n`` images, near 50% and
+    near 95% — the line under a table of such accuracies."""
+    half = {share: 50 * (hi - lo) for share in (0.5, 0.95) for lo, hi in [wilson_interval(round(share * n), n)]}
+    return f"(on {n:,} images a 95% interval is about ±{half[0.5]:.1f} points near 50%, ±{half[0.95]:.1f} near 95%)"
 
 
 def reporting_table(rows: Iterable[dict], independent: Iterable[dict] = ()) -> str:

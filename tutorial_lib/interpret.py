@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from tutorial_lib.attacks import check_attack_inputs, cross_entropy, eval_mode, input_gradient
 from tutorial_lib.data import batches
 from tutorial_lib.devices import to_model_device
+from tutorial_lib.stats import mean_se
 
 
 def loss_gradients(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int = 500) -> Tensor:
@@ -51,7 +52,7 @@ def class_contrast_cosine(grad: Tensor, y: Tensor, target: Tensor, means: Tensor
 
     Raising the loss means moving toward another class; a gradient that "sees" digits points the
     way the other class differs from this one. The direction does not contain the image itself, so
-    a gradient cannot score by resembling the image (random 784-d directions: about ±0.03).
+    a gradient cannot score by resembling the image (random 784-d directions: about ±1/√784 ≈ ±0.04).
     """
     if grad.shape[0] != y.shape[0] or grad.shape[1:] != means.shape[1:]:
         raise ValueError(f"grad {tuple(grad.shape)} must hold one image of the means' shape "
@@ -82,6 +83,15 @@ def stroke_fraction(grad: Tensor, x: Tensor, *, threshold: float = 0.1, grow: in
     mask = stroke_mask(x, threshold=threshold, grow=grow).flatten(1).float()
     energy = grad.flatten(1).pow(2)
     return (energy * mask).sum(1) / energy.sum(1).clamp_min(1e-30)
+
+
+def alignment(model: nn.Module, x: Tensor, y: Tensor, means: Tensor) -> dict[str, tuple[float, float]]:
+    """Both alignment measures of the model's loss gradients on (x, y), each as (mean, standard
+    error over the images): ``stroke`` (``stroke_fraction``) and ``contrast``
+    (``class_contrast_cosine`` toward each image's ``runner_up`` class)."""
+    g = loss_gradients(model, x, y)
+    contrast = class_contrast_cosine(g, y, runner_up(model, x, y), means)
+    return {"stroke": mean_se(stroke_fraction(g, x).tolist()), "contrast": mean_se(contrast.tolist())}
 
 
 def layer_output(model: nn.Sequential, x: Tensor, upto: int) -> Tensor:

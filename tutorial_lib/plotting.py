@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from tutorial_lib.attacks import NORM_SYMBOLS
-from tutorial_lib.tradeoff import Need, OperatingPoint
+from tutorial_lib.tradeoff import Need, OperatingPoint, display_name, threat_words
 
 STYLE = {"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
          "axes.grid": True, "grid.alpha": 0.3, "font.size": 10}
@@ -284,6 +284,30 @@ def frontier_panels(settings: list[dict], panels: list[dict[str, tuple[float, fl
     return fig
 
 
+def grouped_bars(groups: Sequence[str], series: Mapping[str, Sequence[float]], *, xlabel: str,
+                 errors: Mapping[str, Sequence[float]] | None = None, title: str = "",
+                 ax: Axes | None = None, legend: bool = True) -> Figure:
+    """Horizontal bars, one group per entry of ``groups`` (top to bottom), one bar per series in
+    each group, with ``errors`` as error bars; the readable form of a table of means ± spreads."""
+    ax = _axes(ax)
+    height = 0.8 / len(series)
+    for i, (label, values) in enumerate(series.items()):
+        if len(values) != len(groups):
+            raise ValueError(f"series {label!r} has {len(values)} values for {len(groups)} groups")
+        ys = [g + (i - (len(series) - 1) / 2) * height for g in range(len(groups))]
+        ax.barh(ys, values, height=height, label=label,
+                xerr=None if errors is None else errors[label], capsize=2)
+    ax.set_yticks(range(len(groups)), groups, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if legend:
+        ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
 def weight_bars(weights: dict[str, Tensor]) -> Figure:
     """Bar charts of linear weights (first: the robust feature), one panel per classifier."""
     use_style()
@@ -323,12 +347,6 @@ def ball_step_panels(panels: Sequence[dict]) -> Figure:
         ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
-
-
-def threat_words(key: str) -> str:
-    """A threat key as a reader reads it: ``"linf@0.2"`` → ``"ℓ∞ ε = 0.2"``."""
-    norm, eps = key.split("@")
-    return f"{NORM_SYMBOLS[norm]} ε = {eps}"
 
 
 def _label_points(ax: Axes, labels: Sequence[tuple[str, float, float]]) -> None:
@@ -381,7 +399,7 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
             lo, hi = p.interval(key)
             ax.errorbar([r], [c], xerr=[[r - 100 * lo], [100 * hi - r]], fmt="none", ecolor="grey",
                         lw=0.8, capsize=2)
-    _label_points(ax, [(p.name, r, c) for p, c, r in zip(points, clean, robust) if named is None or p.name in named])
+    _label_points(ax, [(display_name(p.name), r, c) for p, c, r in zip(points, clean, robust) if named is None or p.name in named])
     on_front = sorted((r, c) for p, c, r in zip(points, clean, robust) if p.name in front)
     if on_front:
         ax.plot([q[0] for q in on_front], [q[1] for q in on_front], "k--", lw=1, label="Pareto front")
@@ -391,7 +409,7 @@ def operating_points(points: Sequence[OperatingPoint], key: str, *, front: Seque
     for p, c, r in zip(points, clean, robust):
         if p.name == chosen:
             ax.scatter([r], [c], s=300, facecolors="none", edgecolors="tab:red", lw=2,
-                       label=f"chosen: {chosen}")
+                       label=f"chosen: {display_name(chosen)}")
     if need is not None:
         _shade_need(ax, need, [(r, c) for p, c, r in zip(points, clean, robust) if p.train_seconds > need.max_train_seconds])
     ax.set_xlabel(xlabel or f"robust accuracy at {threat_words(key)} (%)"), ax.set_ylabel("clean accuracy (%)")
@@ -419,8 +437,8 @@ def forest(points: Sequence[OperatingPoint], key: str, *, top: int | None = None
             ax.scatter([value], [row], marker="x", s=80, color="tab:red", zorder=3)
     if any(p.flagged(key) for p in ranked):
         ax.scatter([], [], marker="x", color="tab:red", label="flagged for masking")
-    ax.set_yticks(range(len(ranked)), [p.name for p in ranked], fontsize=8)
-    ax.set_xlabel(xlabel or f"robust accuracy at {key} (%)")
+    ax.set_yticks(range(len(ranked)), [display_name(p.name) for p in ranked], fontsize=8)
+    ax.set_xlabel(xlabel or f"robust accuracy at {threat_words(key)} (%)")
     ax.legend(fontsize=8, loc="best")
     ax.figure.tight_layout()
     return ax.figure
@@ -458,7 +476,7 @@ def operating_table(points: Sequence[OperatingPoint], keys: Sequence[str], *, sp
             ax.text(j, i, f"{v:.1f}" + ("*" if p.flagged(k, split) else ""), ha="center", va="center",
                     fontsize=7, color="white" if v > 60 else "black")
     ax.set_xticks(range(len(keys)), ["clean" if k == "clean" else threat_words(k) for k in keys], fontsize=8)
-    ax.set_yticks(range(len(points)), [p.name for p in points], fontsize=8)
+    ax.set_yticks(range(len(points)), [display_name(p.name) for p in points], fontsize=8)
     ax.tick_params(length=0), ax.grid(False)
     ax.set_title("accuracy (%), " + ("validation" if split == "val" else "test") + " split; * flagged for masking",
                  fontsize=9)

@@ -53,6 +53,30 @@ def threat(norm: str, eps: float) -> str:
     return f"{norm}@{eps:g}"
 
 
+def threat_words(key: str) -> str:
+    """A threat key as a reader reads it: ``"linf@0.2"`` → ``"ℓ∞ ε = 0.2"``."""
+    norm, eps = key.split("@")
+    return f"{NORM_SYMBOLS[norm]} ε = {eps}"
+
+
+_RECIPE_WORDS = {"mnist": "PGD", "half_natural": "half-natural", "trades_beta1": "TRADES β = 1",
+                 "trades_beta6": "TRADES β = 6"}
+
+
+def display_name(name: str) -> str:
+    """A recorded point's name as a reader reads it, for figures and tables: ``"mnist_linf_0.3"`` →
+    ``"PGD ℓ∞ 0.3"``, ``"half_natural_linf_0.2"`` → ``"half-natural ℓ∞ 0.2"``,
+    ``"mnist_standard"`` → ``"standard"``; any other name unchanged."""
+    if name == "mnist_standard":
+        return "standard"
+    for prefix, words in _RECIPE_WORDS.items():
+        for norm, symbol in NORM_SYMBOLS.items():
+            head = f"{prefix}_{norm}_"
+            if name.startswith(head):
+                return f"{words} {symbol} {float(name[len(head):]):g}"
+    return name
+
+
 @dataclass(frozen=True)
 class Need:
     """What a user needs: constraints and what to maximise among the points that meet them."""
@@ -121,15 +145,16 @@ def _tied(feasible: list[OperatingPoint], main: str, other: str
 
 def _why(best: OperatingPoint, top: OperatingPoint, ties: tuple[str, ...], main: str, key: str,
          points: list[OperatingPoint], feasible: list[OperatingPoint]) -> str:
-    """The chooser's reason, in one sentence."""
+    """The chooser's reason, in one sentence, in words (``display_name``, ``threat_words``)."""
     ruled_out = len(points) - len(feasible)
     masked = sum(bool(p.flagged(key)) for p in points)
     refused = f", {masked} of them for a masking flag" if masked else ""
-    lead = (f"highest {main} ({_value(best, main):.2%})" if not ties else
-            f"cheapest of {len(ties) + 1} points tied on {main} (95% intervals overlapping the best, "
-            f"{top.name} {_value(top, main):.2%}; tied: {', '.join(ties)})")
-    return (f"{best.name}: {lead} among {len(feasible)} of {len(points)} points that meet the need "
-            f"({ruled_out} ruled out{refused}); clean {_value(best, 'clean'):.2%}, robust at {key} "
+    on = "clean" if main == "clean" else threat_words(main)
+    lead = (f"highest at {on} ({_value(best, main):.2%})" if not ties else
+            f"cheapest of {len(ties) + 1} points tied at {on} (95% intervals overlapping the best, "
+            f"{display_name(top.name)} {_value(top, main):.2%}; tied: {', '.join(map(display_name, ties))})")
+    return (f"{display_name(best.name)}: {lead} among {len(feasible)} of {len(points)} points that meet the need "
+            f"({ruled_out} ruled out{refused}); clean {_value(best, 'clean'):.2%}, robust at {threat_words(key)} "
             f"{_value(best, key):.2%}, trained in {best.train_seconds:.0f} s")
 
 
@@ -150,10 +175,10 @@ def choose(points: list[OperatingPoint], need: Need) -> Choice:
     key = threat(need.norm, need.eps)
     checks = {
         f"clean >= {need.min_clean:.2%}": lambda p: _value(p, "clean") >= need.min_clean,
-        f"robust at {key} >= {need.min_robust:.2%}": lambda p: _value(p, key) >= need.min_robust,
+        f"robust at {threat_words(key)} >= {need.min_robust:.2%}": lambda p: _value(p, key) >= need.min_robust,
         f"training <= {need.max_train_seconds:g} s": lambda p: p.train_seconds <= need.max_train_seconds,
-        f"no masking flag at {key}": lambda p: not p.flagged(key) or p.converged_at(key) is True,
-        f"converged at {key}": lambda p: p.converged_at(key) is not False,
+        f"no masking flag at {threat_words(key)}": lambda p: not p.flagged(key) or p.converged_at(key) is True,
+        f"converged at {threat_words(key)}": lambda p: p.converged_at(key) is not False,
     }
     feasible = [p for p in points if all(c(p) for c in checks.values())]
     if not feasible:

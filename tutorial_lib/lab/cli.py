@@ -1,4 +1,4 @@
-"""Command line: ``python -m tutorial_lib {train,evaluate,zoo,student-edition,guide,slides} ...``, one function
+"""Command line: ``python -m tutorial_lib {train,evaluate,zoo,student-edition,guide,slides,gradebook} ...``, one function
 per subcommand (``tutorial_lib/__main__.py`` only calls ``main``)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tutorial_lib.budgets import QUICK_TRAVEL
 from tutorial_lib.checkpoint import load_model
 from tutorial_lib.data import load_dataset
 from tutorial_lib.evaluate import accuracy, robust_accuracy
-from tutorial_lib.lab import cards, course, quiz, records, slides
+from tutorial_lib.lab import cards, course, gradebook, quiz, records, slides
 from tutorial_lib.lab.edition import write_student_edition
 from tutorial_lib.lab.recipes import RECIPES
 from tutorial_lib.train import TrainConfig, train
@@ -139,6 +139,17 @@ def run_slides(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def run_gradebook(args: argparse.Namespace, argv: list[str]) -> int:
+    """``gradebook``: run each submitted notebook, collect its self-checks, write one CSV row each."""
+    rows = gradebook.grade(args.notebooks, timeout=args.timeout)
+    gradebook.write(rows, args.out)
+    for name, r in rows.items():
+        print(f"{name}: {sum(r['verdicts'].values())} of {len(r['verdicts'])} checks passed, "
+              f"{r['errors']} cell(s) raised an error")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's options, each subcommand bound to its function."""
     p = argparse.ArgumentParser(prog="python -m tutorial_lib")
@@ -169,9 +180,13 @@ def parser() -> argparse.ArgumentParser:
     sl = sub.add_parser("slides", help="write one PDF slide deck per chapter")
     sl.add_argument("--book", type=Path, default=Path("book"), help="the chapters' folder")
     sl.add_argument("--out", type=Path, default=Path("_slides"), help="folder to write to")
+    gb = sub.add_parser("gradebook", help="run submitted notebooks and write their self-checks as a CSV")
+    gb.add_argument("notebooks", nargs="+", type=Path, help="the submitted .ipynb files")
+    gb.add_argument("--out", type=Path, default=Path("gradebook.csv"), help="the CSV to write")
+    gb.add_argument("--timeout", type=int, default=1800, help="seconds any one cell may run")
     for cmd, run in (("train", run_train), ("evaluate", run_evaluate), ("zoo", run_zoo),
                      ("student-edition", run_student_edition), ("guide", run_guide),
-                     ("slides", run_slides)):
+                     ("slides", run_slides), ("gradebook", run_gradebook)):
         sub.choices[cmd].set_defaults(run=run)
     return p
 

@@ -63,6 +63,7 @@ EXERCISES: dict[str, Exercise] = {
     "tradeoff-ex-ties": Exercise("coding", 1, 15),
     "tradeoff-ex-noise": Exercise("coding", 2, 20),
     "tradeoff-ex-small-data": Exercise("experiment", 2, 30),
+    "tradeoff-ex-own-point": Exercise("experiment", 2, 30),
     "see-ex-smoothgrad": Exercise("coding", 2, 25),
     "see-ex-first-layer-only": Exercise("experiment", 2, 30),
     "see-ex-alignment-vs-robustness": Exercise("experiment", 2, 30),

@@ -1,12 +1,17 @@
 """Chapter 8's recorded runs: the fast CNN trained from each ``recipes.REUSE_STARTS`` start (random
-weights, or a zoo model's features, frozen or fine-tuned), probed after every epoch."""
+weights, or a zoo model's features, frozen or fine-tuned), probed after every epoch; and the zoo's
+MNIST recipes re-trained at other seeds, to measure the seed noise of the alignment measures."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
+from torch import Tensor
 
-from tutorial_lib.lab.recipes import reuse_config
+from tutorial_lib import zoo
+from tutorial_lib.interpret import alignment
+from tutorial_lib.lab.recipes import RECIPES, reuse_config
 from tutorial_lib.models import count_parameters
 from tutorial_lib.train import TrainConfig, epoch_probe, probe_training_time, train
 
@@ -49,3 +54,30 @@ def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                      "curve_seconds": curve[:, 0].tolist(), "curve_clean": curve[:, 1].tolist(),
                      "curve_clean_sd": curve_sd.tolist()})
     return rows
+
+
+ALIGNMENT_MODELS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3",
+                    "mnist_l2_1.0", "mnist_l2_2.0")
+"""Chapter 8's MNIST models, each measured at three training seeds (seed 0 is the zoo model)."""
+
+
+def alignment_seed_run(name: str, seed: int, x: Tensor, y: Tensor, means: Tensor) -> dict[str, Any]:
+    """Both alignment measures (``interpret.alignment``) of zoo model ``name``'s recipe trained at
+    ``seed``: for seed 0 the shipped checkpoint itself, otherwise a fresh run of the recipe."""
+    if seed == 0:
+        model, seconds = zoo.load(name), None
+    else:
+        result = train(replace(RECIPES[name], seed=seed))
+        model, seconds = result.model, round(result.seconds, 1)
+    measures = alignment(model, x, y, means)
+    return {"model": name, "seed": seed, "train_seconds": seconds,
+            **{k: round(mean, 5) for k, (mean, _) in measures.items()}}
+
+
+def alignment_by_model(runs: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """Per model, each measure's values over the recorded seeds (in seed order)."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for r in sorted(runs, key=lambda r: (r["model"], r["seed"])):
+        for k in ("stroke", "contrast"):
+            out.setdefault(r["model"], {}).setdefault(k, []).append(r[k])
+    return out

@@ -17,11 +17,13 @@ from torch import Tensor, nn
 
 from tutorial_lib import certify, generate, interpret, toy, zoo
 from tutorial_lib.attacks import NORMS, PGD_TRAVEL, cross_entropy, eval_mode, input_gradient, pgd, pgd_steps, step_size
-from tutorial_lib.budgets import pgd_budget, strong_budget
+from tutorial_lib.budgets import honest_accuracy, pgd_budget, strong_budget
 from tutorial_lib.data import balanced_subset, load_dataset
 from tutorial_lib.evaluate import accuracy, predict, robust_accuracy
-from tutorial_lib.lab import feature_runs, records
-from tutorial_lib.lab.recipes import FIRST_LAYER_START, SMALL_DATA_SEEDS, TRADES_EXERCISE, figure1_config
+from tutorial_lib.lab import feature_runs, records, tradeoff_runs
+from tutorial_lib.lab.gradebook import log_verdict
+from tutorial_lib.lab.recipes import (FIRST_LAYER_START, OWN_POINT_EXERCISE, SMALL_DATA_SEEDS, TRADES_EXERCISE,
+                                      figure1_config)
 from tutorial_lib.models import quantized
 from tutorial_lib.stats import wilson_interval
 from tutorial_lib.tradeoff import Need, OperatingPoint, choose, load_points, threat
@@ -385,6 +387,34 @@ def reference_small_data() -> Table:
             for s in SMALL_DATA_SEEDS}
 
 
+def reference_own_point() -> Table:
+    """``tradeoff-ex-own-point``'s worked solution: the half-natural ℓ∞ 0.25 point on the validation
+    half — [clean accuracy, the 1,000-query budget at ℓ∞ 0.2, the gradient attacks' number there,
+    training seconds]."""
+    result = train(OWN_POINT_EXERCISE)
+    xc, yc, xr, yr = tradeoff_runs.splits()["val"]
+    h = honest_accuracy(result.model, (xr, yr), eps=0.2, norm="linf", warn=False)
+    return {"point": [accuracy(result.model, (xc, yc)), h.accuracy, h.gradient, round(result.seconds, 1)]}
+
+
+def own_point(answer: OperatingPoint) -> Verdict:
+    """``tradeoff-ex-own-point``: the ``OperatingPoint`` of the half-natural ℓ∞ 0.25 run, with the image
+    counts of the validation half (5,000 clean, 300 robust); clean accuracy within 0.5 points of the
+    recorded run, the 1,000-query budget at ℓ∞ 0.2 within 4 (12 of the 300 images)."""
+    key = "linf@0.2"
+    if not isinstance(answer, OperatingPoint) or not {"clean", key} <= set(answer.val):
+        return False, f"pass the tr.OperatingPoint you built, with val numbers for 'clean' and '{key}'"
+    if answer.counts.get("clean") != 5000 or answer.counts.get(key) != 300:
+        return False, "give it counts: 5,000 images for clean accuracy and 300 for the robust number (the validation half)"
+    if max(answer.val["clean"], answer.val[key]) > 1:
+        return False, "an OperatingPoint holds accuracies as fractions in [0, 1], not percentages"
+    clean, robust, _, _ = _recorded("tradeoff-ex-own-point")["point"]
+    off = [name for name, a, r, tol in (("clean", answer.val["clean"], clean, 0.005), (key, answer.val[key], robust, 0.04))
+           if abs(a - r) > tol]
+    return not off, "" if not off else (f"off: {', '.join(off)}. Train recipes.OWN_POINT_EXERCISE and measure on "
+                                        "tradeoff_runs.splits()['val'] with budgets.honest_accuracy at ℓ∞ 0.2")
+
+
 def small_data(answer: tuple[float, float]) -> Verdict:
     """``tradeoff-ex-small-data``: standard accuracy of the standard and the ℓ∞ 0.1 models trained
     on 300 images (``figure1_config``): one seed's or the mean of several. Each must lie within the
@@ -552,6 +582,7 @@ REFERENCES: dict[str, Callable[[], Table]] = {
     "train-ex-steps-vs-epochs": reference_steps_vs_epochs,
     "train-ex-trades": reference_trades,
     "tradeoff-ex-small-data": reference_small_data,
+    "tradeoff-ex-own-point": reference_own_point,
     "see-ex-first-layer-only": reference_first_layer,
     "see-ex-alignment-vs-robustness": reference_strong_at_0_2,
     "gen-ex-rank": reference_rank,
@@ -581,6 +612,7 @@ CHECKS: dict[str, Callable[[Any], Verdict]] = {
     "attacks-ex-min-eps": minimal_eps_pair,
     "train-ex-trades": trades_runs,
     "tradeoff-ex-small-data": small_data,
+    "tradeoff-ex-own-point": own_point,
     "see-ex-first-layer-only": first_layer_only,
     "see-ex-alignment-vs-robustness": alignment_vs_robustness,
     "gen-ex-rank": seed_rank,
@@ -596,4 +628,5 @@ def check(label: str, answer: Any) -> bool:
         raise KeyError(f"no automatic check for {label!r}; exercises with one: {sorted(CHECKS)}")
     ok, hint = CHECKS[label](answer)
     print(f"✔ {label}: right" if ok else f"✘ {label}: not yet. {hint}")
+    log_verdict("exercise", label, ok, hint)
     return ok

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tutorial_lib.lab.gradebook import log_verdict
+
 
 @dataclass(frozen=True)
 class Question:
@@ -190,10 +192,12 @@ def check(label: str, answers: dict[int, str]) -> bool:
     missing = [i for i in range(1, len(quiz) + 1) if i not in answers]
     if missing:
         print(f"✘ {label}: give an answer (a letter) for question(s) {missing}")
+        log_verdict("quiz", label, False, f"unanswered: {missing}")
         return False
     wrong = [i for i, q in enumerate(quiz, 1) if str(answers[i]).strip().lower().strip("()") != q.answer]
     print(f"✔ {label}: all {len(quiz)} right" if not wrong else
           f"✘ {label}: {len(quiz) - len(wrong)} of {len(quiz)} right; revisit question(s) {wrong}")
+    log_verdict("quiz", label, not wrong, f"{len(quiz) - len(wrong)} of {len(quiz)} right")
     return not wrong
 
 

@@ -124,6 +124,9 @@ EXTRA_POINTS: dict[str, TrainConfig] = {
 }
 """Operating points beyond the zoo: TRADES at two β, and PGD with half of each batch natural."""
 
+OWN_POINT_EXERCISE = replace(SWEEP, eps=0.25, natural_fraction=0.5)
+"""Chapter 7's ``tradeoff-ex-own-point``: a point between the recorded half-natural ones, ε = 0.25."""
+
 SMALL_DATA_EXERCISE = tuple(figure1_config("linf", eps, 300) for eps in (0.0, 0.1))
 """Chapter 7's ``tradeoff-ex-small-data`` runs: standard and ℓ∞ 0.1 on 300 images, seed 0."""
 
