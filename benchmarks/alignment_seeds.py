@@ -2,7 +2,7 @@
 (standard, ℓ∞ 0.1/0.2/0.3, ℓ2 1/2) re-trained at seeds 1 and 2 (seed 0 is the shipped model) and
 measured on the chapter's 500 images. Writes tutorial_lib/results/alignment_seeds.json.
 
-Usage: python benchmarks/alignment_seeds.py        (resumable; about 26 minutes on 2 cores)
+Usage: python benchmarks/alignment_seeds.py        (resumable; about 40 minutes on 2 cores)
 """
 from __future__ import annotations
 

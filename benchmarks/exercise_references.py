@@ -32,6 +32,7 @@ def main() -> None:
         start = time.perf_counter()
         record["references"][label] = grading.REFERENCES[label]()
         record["seconds"][label] = round(time.perf_counter() - start, 1)
+        record.setdefault("machines", {})[label] = records.stamp()["hardware"]   # "hardware": the last save's
         record = records.save("exercise_references", record, command=COMMAND)
         print(f"{label}: {record['references'][label]}  ({record['seconds'][label]} s)", flush=True)
 

@@ -40,15 +40,26 @@ def test_the_gradebook_runs_each_notebook_and_writes_a_row_of_its_checks(tmp_pat
     wrong = _notebook(tmp_path / "bob.ipynb", [
         "from tutorial_lib.lab.grading import check",
         "raise RuntimeError('a cell that fails')",
-        'check("cert-ex-box", lambda layer, lo, hi: (layer(lo), layer(hi)))'])   # runs after the error
-    rows = gradebook.grade([right, wrong], timeout=300)
-    assert rows["alice.ipynb"] == {"verdicts": {"cert-ex-box": True, "intro-quiz": True}, "errors": 0}
-    assert rows["bob.ipynb"] == {"verdicts": {"cert-ex-box": False}, "errors": 1}
+        "import time; time.sleep(60)",   # over the timeout: interrupted, counted as an error
+        'check("cert-ex-box", lambda layer, lo, hi: (layer(lo), layer(hi)))'])   # runs after both
+    rows = gradebook.grade([right, wrong], timeout=20)
+    assert rows[str(right)] == {"verdicts": {"cert-ex-box": True, "intro-quiz": True}, "errors": 0, "stopped": ""}
+    assert rows[str(wrong)] == {"verdicts": {"cert-ex-box": False}, "errors": 2, "stopped": ""}
     out = tmp_path / "grades.csv"
     gradebook.write(rows, out)
     table = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [(r["notebook"], r["passed"], r["checked"], r["errors"], r["cert-ex-box"], r["intro-quiz"]) for r in table] == [
-        ("alice.ipynb", "2", "2", "0", "pass", "pass"), ("bob.ipynb", "0", "1", "1", "fail", "")]
+        (str(right), "2", "2", "0", "pass", "pass"), (str(wrong), "0", "1", "2", "fail", "")]
+
+
+def test_a_notebook_that_cannot_run_gets_a_row_that_says_why_and_the_others_go_on(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{not json")
+    fine = _notebook(tmp_path / "fine.ipynb", ["from tutorial_lib.lab.quiz import check",
+                                               'check("intro-quiz", {1: "c", 2: "a", 3: "b"})'])
+    rows = gradebook.grade([broken, fine], timeout=60)
+    assert rows[str(broken)]["stopped"] and rows[str(broken)]["verdicts"] == {}
+    assert rows[str(fine)]["verdicts"] == {"intro-quiz": True}
 
 
 def test_the_gradebook_names_a_missing_notebook():

@@ -212,10 +212,13 @@ def test_alignment_seed_record_holds_every_model_and_seed_and_one_run_is_reprodu
     spread = {k: 2 * torch.tensor(v).std().item() for k, v in seeds.items()}   # two SDs between seeds
     fresh = feature_runs.alignment_seed_run("mnist_standard", 0, xs, ys, means)
     assert all(abs(fresh[k] - recorded[("mnist_standard", 0)][k]) <= 1e-4 for k in spread)
-    # seed 1 re-trains: on another CPU the weights differ in the last bits, which may move a measure as far
-    # as another seed would, but no further
+    # seed 1 re-trains (its weights differ in the last bits between CPUs): its stroke fraction must still
+    # be nearer its own recorded seed than halfway to either other seed's, and its cosine within two seed SDs
     fresh = feature_runs.alignment_seed_run("mnist_standard", 1, xs, ys, means)
-    assert all(abs(fresh[k] - recorded[("mnist_standard", 1)][k]) <= spread[k] for k in spread), (fresh, spread)
+    own = recorded[("mnist_standard", 1)]
+    halfway = min(abs(own["stroke"] - recorded[("mnist_standard", s)]["stroke"]) for s in (0, 2)) / 2
+    assert abs(fresh["stroke"] - own["stroke"]) < halfway, (fresh, own, halfway)
+    assert abs(fresh["contrast"] - own["contrast"]) <= spread["contrast"], (fresh, own, spread)
 
 
 def test_alignment_by_model_lists_each_measure_in_seed_order():

@@ -227,4 +227,6 @@ def test_grouped_bars_draw_one_bar_per_series_and_group_with_its_error_and_rejec
     assert len(ax.containers) == 4  # two bar containers and two error-bar containers
     with pytest.raises(ValueError, match="has 1 values for 2 groups"):
         plotting.grouped_bars(["a", "b"], {"clean": [1.0]}, xlabel="%")
+    with pytest.raises(ValueError, match="same series"):
+        plotting.grouped_bars(["a"], {"clean": [1.0]}, errors={"robust": [1.0]}, xlabel="%")
     plt.close("all")

@@ -22,7 +22,7 @@ FRONT = [_p("std", 0.99, 0.00, 10), _p("a", 0.985, 0.80, 100), _p("b", 0.98, 0.9
 
 def test_chooser_maximises_under_constraints():
     c = tr.choose(FRONT, tr.Need(min_clean=0.98))
-    assert c.point.name == "b" and "highest at ℓ∞ ε = 0.3" in c.why and "2 ruled out" in c.why
+    assert c.point.name == "b" and "highest robust accuracy at ℓ∞ ε = 0.3" in c.why and "2 ruled out" in c.why
     assert tr.choose(FRONT, tr.Need()).point.name == "c"
     assert tr.choose(FRONT, tr.Need(max_train_seconds=150)).point.name == "a"
     assert tr.choose(FRONT, tr.Need(min_robust=0.85, maximise="clean")).point.name == "b"
@@ -257,6 +257,8 @@ def test_differences_from_standard_training_come_with_t_intervals():
 def test_display_names_read_recorded_points_in_words_and_leave_other_names_alone():
     from tutorial_lib.tradeoff import display_name, threat_words
     assert [display_name(n) for n in ("mnist_standard", "mnist_linf_0.3", "mnist_l2_2.0", "half_natural_linf_0.1",
-                                      "trades_beta6_linf_0.3", "slow")] == [
-        "standard", "PGD ℓ∞ 0.3", "PGD ℓ2 2", "half-natural ℓ∞ 0.1", "TRADES β = 6 ℓ∞ 0.3", "slow"]
+                                      "trades_beta6_linf_0.3", "slow", "mnist_linf_0.3_seed1", "mnist_linf_x",
+                                      "fashion_linf_0.1")] == [
+        "standard", "PGD ℓ∞ 0.3", "PGD ℓ2 2", "half-natural ℓ∞ 0.1", "TRADES β = 6 ℓ∞ 0.3", "slow",
+        "mnist_linf_0.3_seed1", "mnist_linf_x", "fashion_linf_0.1"]
     assert threat_words("l2@2") == "ℓ2 ε = 2"

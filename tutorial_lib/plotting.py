@@ -289,11 +289,16 @@ def grouped_bars(groups: Sequence[str], series: Mapping[str, Sequence[float]], *
                  ax: Axes | None = None, legend: bool = True) -> Figure:
     """Horizontal bars, one group per entry of ``groups`` (top to bottom), one bar per series in
     each group, with ``errors`` as error bars; the readable form of a table of means ± spreads."""
+    if not series:
+        raise ValueError("give at least one series of values")
+    for label, values in {**series, **(errors or {})}.items():
+        if len(values) != len(groups):
+            raise ValueError(f"series {label!r} has {len(values)} values for {len(groups)} groups")
+    if errors is not None and set(errors) != set(series):
+        raise ValueError(f"errors must name the same series as the values: {sorted(series)}, got {sorted(errors)}")
     ax = _axes(ax)
     height = 0.8 / len(series)
     for i, (label, values) in enumerate(series.items()):
-        if len(values) != len(groups):
-            raise ValueError(f"series {label!r} has {len(values)} values for {len(groups)} groups")
         ys = [g + (i - (len(series) - 1) / 2) * height for g in range(len(groups))]
         ax.barh(ys, values, height=height, label=label,
                 xerr=None if errors is None else errors[label], capsize=2)

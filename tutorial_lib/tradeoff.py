@@ -3,6 +3,7 @@
 The points themselves are measured by ``tutorial_lib.lab.tradeoff_runs`` (chapter 7's recorded runs)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,20 +62,17 @@ def threat_words(key: str) -> str:
 
 _RECIPE_WORDS = {"mnist": "PGD", "half_natural": "half-natural", "trades_beta1": "TRADES β = 1",
                  "trades_beta6": "TRADES β = 6"}
+_RECORDED_NAME = re.compile(rf"({'|'.join(_RECIPE_WORDS)})_({'|'.join(NORM_SYMBOLS)})_(\d+(?:\.\d+)?)")
 
 
 def display_name(name: str) -> str:
     """A recorded point's name as a reader reads it, for figures and tables: ``"mnist_linf_0.3"`` →
     ``"PGD ℓ∞ 0.3"``, ``"half_natural_linf_0.2"`` → ``"half-natural ℓ∞ 0.2"``,
-    ``"mnist_standard"`` → ``"standard"``; any other name unchanged."""
+    ``"mnist_standard"`` → ``"standard"``; a name of any other form unchanged."""
     if name == "mnist_standard":
         return "standard"
-    for prefix, words in _RECIPE_WORDS.items():
-        for norm, symbol in NORM_SYMBOLS.items():
-            head = f"{prefix}_{norm}_"
-            if name.startswith(head):
-                return f"{words} {symbol} {float(name[len(head):]):g}"
-    return name
+    m = _RECORDED_NAME.fullmatch(name)
+    return name if m is None else f"{_RECIPE_WORDS[m[1]]} {NORM_SYMBOLS[m[2]]} {float(m[3]):g}"
 
 
 @dataclass(frozen=True)
@@ -149,9 +147,9 @@ def _why(best: OperatingPoint, top: OperatingPoint, ties: tuple[str, ...], main:
     ruled_out = len(points) - len(feasible)
     masked = sum(bool(p.flagged(key)) for p in points)
     refused = f", {masked} of them for a masking flag" if masked else ""
-    on = "clean" if main == "clean" else threat_words(main)
-    lead = (f"highest at {on} ({_value(best, main):.2%})" if not ties else
-            f"cheapest of {len(ties) + 1} points tied at {on} (95% intervals overlapping the best, "
+    on = "clean accuracy" if main == "clean" else f"robust accuracy at {threat_words(main)}"
+    lead = (f"highest {on} ({_value(best, main):.2%})" if not ties else
+            f"cheapest of {len(ties) + 1} points tied on {on} (95% intervals overlapping the best, "
             f"{display_name(top.name)} {_value(top, main):.2%}; tied: {', '.join(map(display_name, ties))})")
     return (f"{display_name(best.name)}: {lead} among {len(feasible)} of {len(points)} points that meet the need "
             f"({ruled_out} ruled out{refused}); clean {_value(best, 'clean'):.2%}, robust at {threat_words(key)} "

@@ -145,7 +145,10 @@ def run_gradebook(args: argparse.Namespace, argv: list[str]) -> int:
     gradebook.write(rows, args.out)
     for name, r in rows.items():
         print(f"{name}: {sum(r['verdicts'].values())} of {len(r['verdicts'])} checks passed, "
-              f"{r['errors']} cell(s) raised an error")
+              f"{r['errors']} cell(s) raised an error" + (f"; stopped early: {r['stopped']}" if r["stopped"] else ""))
+        if not r["verdicts"]:
+            print("  no check logged: does the notebook call check(...), and is this version of tutorial_lib "
+                  "installed where its kernel runs (an older one logs nothing)?")
     print(f"wrote {args.out}")
     return 0
 
