@@ -413,7 +413,7 @@ def test_alignment_vs_robustness_accepts_the_solution_and_rejects_clean_accuraci
     import tutorial_lib as tl
     from tutorial_lib import budgets, zoo
     xs, ys = tl.balanced_subset(*tl.load_dataset("mnist", "test"), 500, seed=0)
-    models = {n: zoo.load(n) for n in grading.CHAPTER6_MODELS}
+    models = {n: zoo.load(n) for n in feature_runs.ALIGNMENT_MODELS}
     rob = {n: tl.robust_accuracy(m, (xs[:200], ys[:200]), attack=budgets.strong_budget(0.2)).accuracy
            for n, m in models.items()}
     assert grading.check("see-ex-alignment-vs-robustness", rob)

@@ -58,7 +58,7 @@ def summarise_reuse(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 ALIGNMENT_MODELS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3",
                     "mnist_l2_1.0", "mnist_l2_2.0")
-"""Chapter 8's MNIST models, each measured at three training seeds (seed 0 is the zoo model)."""
+"""Chapter 8's six MNIST models (its alignment measures, at three training seeds: seed 0 is the zoo model)."""
 
 
 def alignment_seed_run(name: str, seed: int, x: Tensor, y: Tensor, means: Tensor) -> dict[str, Any]:

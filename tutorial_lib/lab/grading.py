@@ -408,11 +408,8 @@ def own_point(answer: OperatingPoint) -> Verdict:
         return False, "give it counts: 5,000 images for clean accuracy and 300 for the robust number (the validation half)"
     if max(answer.val["clean"], answer.val[key]) > 1:
         return False, "an OperatingPoint holds accuracies as fractions in [0, 1], not percentages"
-    clean, robust, _, _ = _recorded("tradeoff-ex-own-point")["point"]
-    off = [name for name, a, r, tol in (("clean", answer.val["clean"], clean, 0.005), (key, answer.val[key], robust, 0.04))
-           if abs(a - r) > tol]
-    return not off, "" if not off else (f"off: {', '.join(off)}. Train recipes.OWN_POINT_EXERCISE and measure on "
-                                        "tradeoff_runs.splits()['val'] with budgets.honest_accuracy at ℓ∞ 0.2")
+    return _table({"point": (answer.val["clean"], answer.val[key])}, "tradeoff-ex-own-point", (0.005, 0.04),
+                  "Train recipes.OWN_POINT_EXERCISE; measure on tradeoff_runs.splits()['val'], ℓ∞ 0.2.")
 
 
 def small_data(answer: tuple[float, float]) -> Verdict:
@@ -447,7 +444,6 @@ def first_layer_only(answer: float) -> Verdict:
                   "Start from FIRST_LAYER_START's layers: 1,000 images, 10 epochs, seed 0.")
 
 
-CHAPTER6_MODELS = ("mnist_standard", "mnist_linf_0.1", "mnist_linf_0.2", "mnist_linf_0.3", "mnist_l2_1.0", "mnist_l2_2.0")
 """The six MNIST models of chapter 8, by zoo name."""
 
 
@@ -456,7 +452,7 @@ def reference_strong_at_0_2() -> Table:
     chapter 8's 500 images."""
     xs, ys = balanced_subset(*load_dataset("mnist", "test"), 500, seed=0)
     return {n: [robust_accuracy(zoo.load(n), (xs[:200], ys[:200]), attack=strong_budget(0.2)).accuracy]
-            for n in CHAPTER6_MODELS}
+            for n in feature_runs.ALIGNMENT_MODELS}
 
 
 def alignment_vs_robustness(answer: dict[str, float]) -> Verdict:
